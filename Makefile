@@ -1,0 +1,50 @@
+# Loupe's one entry point: drives CMake/CTest. `make example` and `make test` do all
+# set-up on a fresh machine (README.md); `make check` is the fast inner loop.
+JOBS ?= 2
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+EXAMPLE_DIR ?= $(BUILD)/example
+
+.PHONY: all deps build asan example test check style fuzz clean
+
+all: build
+
+deps:
+	@tools/install-deps
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLOUPE_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+# Until the review pipeline exists, the main job is inspecting a generated model.
+example: deps build
+	mkdir -p $(EXAMPLE_DIR)
+	$(BUILD)/loupe gen-model --preset gemma4-tiny --type q8_0 --seed 1 -o $(EXAMPLE_DIR)/gemma4-tiny-q8_0.gguf
+	$(BUILD)/loupe inspect $(EXAMPLE_DIR)/gemma4-tiny-q8_0.gguf
+
+style:
+	/usr/bin/python3 tools/check_style.py
+
+check: build
+	ctest --test-dir $(BUILD) -L unit --output-on-failure -j$(JOBS)
+
+test: deps style build asan
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --test-dir $(ASAN_BUILD) -L sanitize --output-on-failure -j$(JOBS)
+
+# Fuzzing campaigns (not part of `make test`): FUZZ_TIME seconds per target.
+FUZZ_TIME ?= 60
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLOUPE_SANITIZE=ON -DLOUPE_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_gguf
+	mkdir -p $(FUZZ_BUILD)/corpus/gguf
+	$(FUZZ_BUILD)/tests/fuzz_gguf -max_total_time=$(FUZZ_TIME) $(FUZZ_BUILD)/corpus/gguf tests/fuzz/corpus/gguf
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,9 @@
+/* Monotonic time for timings and benchmarks; never used in anything that must be
+ * reproducible (review.json carries no clock values). */
+#ifndef LOUPE_BASE_CLOCK_H
+#define LOUPE_BASE_CLOCK_H
+
+/* Seconds since an arbitrary fixed point, monotonic. */
+double lp_clock_now(void);
+
+#endif

@@ -1,0 +1,51 @@
+/* Kernels per tensor type behind one table: dequantize, quantize from f32, and the
+ * dot product of a weight row with an activation row already converted to the
+ * type's activation format. One table per ISA, chosen once from cpuid (or the
+ * LOUPE_ISA override); the model calls only through the table. */
+#ifndef LOUPE_ENGINE_QUANT_H
+#define LOUPE_ENGINE_QUANT_H
+
+#include <stdint.h>
+
+#include "loupe/base/err.h"
+#include "loupe/engine/tensor.h"
+
+typedef enum quant_isa {
+    QUANT_ISA_SCALAR = 0,
+    QUANT_ISA_AVX2 = 1,   /* AVX2 + FMA + F16C */
+    QUANT_ISA_AVX512 = 2, /* AVX-512 F/BW/VL/DQ, with VNNI kernels where the CPU has them */
+    QUANT_ISA_COUNT
+} quant_isa;
+
+/* n is a multiple of the type's block size in every call; rows need no alignment. */
+typedef void (*quant_to_f32_fn)(const void *x, float *y, int64_t n);
+typedef void (*quant_from_f32_fn)(const float *x, void *y, int64_t n);
+/* *s = sum over i < n of w[i] * a[i]; w in the weight type, a in act_type. */
+typedef void (*quant_dot_fn)(int64_t n, float *s, const void *w, const void *a);
+
+typedef struct quant_kernels {
+    quant_to_f32_fn to_f32;
+    quant_from_f32_fn from_f32;
+    quant_dot_fn dot;
+    tensor_type act_type; /* F32 for float weights, Q8_0 for 32-blocks, Q8_K for K-quants */
+} quant_kernels;
+
+typedef struct quant_table {
+    quant_isa isa;
+    const char *name;     /* "scalar", "avx2", "avx512", "avx512vnni" */
+    quant_kernels k[TENSOR_TYPE_COUNT]; /* all-NULL entries for types without kernels */
+} quant_table;
+
+/* Whether this CPU (and OS, for AVX state) can run isa. */
+int quant_isa_supported(quant_isa isa);
+const char *quant_isa_name(quant_isa isa);
+/* The table for isa; LP_ERR_UNSUPPORTED if the CPU cannot run it. Tables are static,
+ * built once, thread-safe to share and never freed. */
+lp_err quant_table_get(quant_isa isa, const quant_table **out, lp_error *err);
+/* The best table this CPU runs, unless LOUPE_ISA=scalar|avx2|avx512 names another;
+ * an override the CPU cannot run or cannot parse is an error. */
+lp_err quant_table_default(const quant_table **out, lp_error *err);
+/* Parses "scalar" / "avx2" / "avx512". */
+lp_err quant_isa_from_name(const char *name, quant_isa *out, lp_error *err);
+
+#endif

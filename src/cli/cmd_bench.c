@@ -1,0 +1,21 @@
+/* `loupe bench <what>`: dispatches to the benchmark programs in bench/, which
+ * measure and print; the cli layer only parses the verb. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cmd.h"
+
+int cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: loupe bench kernels [-t THREADS] [-r REPEATS] [--isa ISA] [--type T]\n"
+                "                           [--mb MIB] [--json]\n");
+        return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "kernels"))
+        return bench_kernels(argc - 1, argv + 1);
+    fprintf(stderr, "loupe bench: unknown benchmark '%s' (known: kernels)\n", argv[1]);
+    return CMD_EXIT_USAGE;
+}

@@ -1,0 +1,38 @@
+/* loupe: the command-line entry point. It only dispatches to one cmd_<verb>.c per
+ * sub-command; exit codes follow design.md §6 (0 ok, 1 bad input, 2 usage). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static const cmd_entry cmd_table[] = {
+    {"inspect", cmd_inspect, "show a GGUF file's metadata, tensors and memory needs"},
+    {"gen-model", cmd_gen_model, "write a random-weight Gemma model for tests and benchmarks"},
+    {"bench", cmd_bench, "benchmarks: kernels"},
+};
+
+static void main_usage(FILE *out)
+{
+    fprintf(out, "usage: loupe <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+        fprintf(out, "  %-10s %s\n", cmd_table[i].name, cmd_table[i].help);
+    fprintf(out, "\nloupe <command> --help shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        main_usage(stderr);
+        return CMD_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        main_usage(stdout);
+        return CMD_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof cmd_table / sizeof cmd_table[0]; i++)
+        if (!strcmp(argv[1], cmd_table[i].name))
+            return cmd_table[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "loupe: unknown command '%s'\n", argv[1]);
+    main_usage(stderr);
+    return CMD_EXIT_USAGE;
+}

@@ -1,0 +1,351 @@
+/* Model generator: presets, metadata and random weights. Each tensor draws from its
+ * own stream seeded by (seed, tensor index), weights are scaled by 1/sqrt(fan-in)
+ * and norms sit near 1, so activations stay realistic and a wrong op shows in the
+ * logits. Rows are generated, quantized and written one at a time. */
+#include "loupe/engine/gen_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gen_vocab.h"
+#include "loupe/base/alloc.h"
+#include "loupe/base/rng.h"
+#include "loupe/engine/gguf.h"
+
+static const char *const gen_presets[] = {"gemma4-tiny", "gemma4-12b", NULL};
+
+const char *const *gen_preset_names(void)
+{
+    return gen_presets;
+}
+
+/* Gemma 4 layer pattern: five sliding layers, then one full; the last is full. */
+static void gen_pattern_5_1(gemma_config *c, uint32_t kv_swa, uint32_t kv_full)
+{
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        c->is_sliding[l] = (l % 6 != 5) && l != c->n_layer - 1;
+        c->n_head_kv[l] = c->is_sliding[l] ? kv_swa : kv_full;
+    }
+}
+
+lp_err gen_preset_config(const char *preset, gemma_config *c, lp_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->arch = GEMMA_ARCH_GEMMA4;
+    c->k_eq_v = 1;
+    c->rope_base = 1e6f;
+    c->rope_base_swa = 1e4f;
+    c->rms_eps = 1e-6f;
+    c->final_softcap = 30.0f;
+    if (!strcmp(preset, "gemma4-tiny")) {
+        /* every 12B feature at small size; widths are multiples of 256 so K-quants apply */
+        c->n_layer = 6;
+        c->n_embd = 256;
+        c->n_ff = 512;
+        c->n_head = 4;
+        c->head_dim = 128;
+        c->head_dim_swa = 64;
+        c->n_vocab = 512;
+        c->n_ctx_train = 8192;
+        c->sliding_window = 16;
+        gen_pattern_5_1(c, 2, 1);
+        return LP_OK;
+    }
+    if (!strcmp(preset, "gemma4-12b")) {
+        c->n_layer = 48;
+        c->n_embd = 3840;
+        c->n_ff = 15360;
+        c->n_head = 16;
+        c->head_dim = 512;
+        c->head_dim_swa = 256;
+        c->n_vocab = 262144;
+        c->n_ctx_train = 262144;
+        c->sliding_window = 1024;
+        gen_pattern_5_1(c, 8, 1);
+        return LP_OK;
+    }
+    return lp_err_set(err, LP_ERR_NOTFOUND, "preset: unknown '%s' (known: gemma4-tiny, gemma4-12b)",
+                      preset);
+}
+
+/* llama.cpp's general.file_type values for files whose matrices are all one type. */
+static int gen_file_type(tensor_type t, uint32_t *out)
+{
+    switch (t) {
+    case TENSOR_TYPE_F32: *out = 0; return 1;
+    case TENSOR_TYPE_F16: *out = 1; return 1;
+    case TENSOR_TYPE_Q4_0: *out = 2; return 1;
+    case TENSOR_TYPE_Q4_1: *out = 3; return 1;
+    case TENSOR_TYPE_Q8_0: *out = 7; return 1;
+    case TENSOR_TYPE_Q5_0: *out = 8; return 1;
+    case TENSOR_TYPE_Q5_1: *out = 9; return 1;
+    case TENSOR_TYPE_Q4_K: *out = 14; return 1; /* Q4_K_S: every matrix Q4_K */
+    case TENSOR_TYPE_Q5_K: *out = 16; return 1; /* Q5_K_S */
+    case TENSOR_TYPE_Q6_K: *out = 18; return 1;
+    case TENSOR_TYPE_BF16: *out = 32; return 1;
+    default: return 0;
+    }
+}
+
+#define GEN_TRY(expr)                                                                     \
+    do {                                                                                   \
+        lp_err gen_rc_ = (expr);                                                           \
+        if (gen_rc_ != LP_OK)                                                              \
+            return gen_rc_;                                                                \
+    } while (0)
+
+static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const gen_options *o,
+                                 const gen_vocab *v, lp_error *err)
+{
+    const char *a = gemma_arch_name(c->arch);
+    const struct {
+        const char *suffix;
+        uint32_t value;
+    } u32s[] = {
+        {"block_count", c->n_layer},
+        {"context_length", c->n_ctx_train},
+        {"embedding_length", c->n_embd},
+        {"feed_forward_length", c->n_ff},
+        {"attention.head_count", c->n_head},
+        {"attention.key_length", c->head_dim},
+        {"attention.value_length", c->head_dim},
+        {"attention.key_length_swa", c->head_dim_swa},
+        {"attention.value_length_swa", c->head_dim_swa},
+        {"rope.dimension_count", c->head_dim},
+        {"rope.dimension_count_swa", c->head_dim_swa},
+        {"attention.sliding_window", c->sliding_window},
+        {"attention.shared_kv_layers", 0},
+        {"embedding_length_per_layer_input", 0},
+    };
+    const struct {
+        const char *suffix;
+        float value;
+    } f32s[] = {
+        {"rope.freq_base", c->rope_base},
+        {"rope.freq_base_swa", c->rope_base_swa},
+        {"attention.layer_norm_rms_epsilon", c->rms_eps},
+        {"final_logit_softcapping", c->final_softcap},
+    };
+    const struct {
+        const char *key;
+        uint32_t value;
+    } ids[] = {
+        {"tokenizer.ggml.bos_token_id", 2},     {"tokenizer.ggml.eos_token_id", 1},
+        {"tokenizer.ggml.unknown_token_id", 3}, {"tokenizer.ggml.padding_token_id", 0},
+        {"tokenizer.ggml.mask_token_id", 4},
+    };
+    uint8_t pattern[GEMMA_MAX_LAYERS];
+    int32_t kv[GEMMA_MAX_LAYERS];
+    uint32_t ftype;
+    char key[128];
+
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        pattern[l] = c->is_sliding[l];
+        kv[l] = (int32_t)c->n_head_kv[l];
+    }
+    GEN_TRY(gguf_writer_add_str(w, "general.architecture", a, err));
+    GEN_TRY(gguf_writer_add_str(w, "general.name", o->preset, err));
+    for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++) {
+        snprintf(key, sizeof key, "%s.%s", a, u32s[i].suffix);
+        GEN_TRY(gguf_writer_add_u32(w, key, u32s[i].value, err));
+    }
+    for (size_t i = 0; i < sizeof f32s / sizeof f32s[0]; i++) {
+        snprintf(key, sizeof key, "%s.%s", a, f32s[i].suffix);
+        GEN_TRY(gguf_writer_add_f32(w, key, f32s[i].value, err));
+    }
+    snprintf(key, sizeof key, "%s.attention.head_count_kv", a);
+    GEN_TRY(gguf_writer_add_arr(w, key, GGUF_VT_I32, kv, c->n_layer, err));
+    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", a);
+    GEN_TRY(gguf_writer_add_arr(w, key, GGUF_VT_BOOL, pattern, c->n_layer, err));
+    if (gen_file_type(o->type, &ftype))
+        GEN_TRY(gguf_writer_add_u32(w, "general.file_type", ftype, err));
+    GEN_TRY(gguf_writer_add_u32(w, "general.quantization_version", 2, err));
+    GEN_TRY(gguf_writer_add_str(w, "tokenizer.ggml.model", "gemma4", err));
+    GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v->tokens,
+                                    v->n, err));
+    GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_VT_F32, v->scores, v->n, err));
+    GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_VT_I32, v->types, v->n,
+                                err));
+    GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v->merges,
+                                    v->n_merges, err));
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        GEN_TRY(gguf_writer_add_u32(w, ids[i].key, ids[i].value, err));
+    GEN_TRY(gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", 1, err));
+    GEN_TRY(gguf_writer_add_bool(w, "tokenizer.ggml.add_space_prefix", 0, err));
+    return LP_OK;
+}
+
+/* One planned tensor: its spec, layer, shape and stored type. */
+typedef struct gen_tensor {
+    const gemma_tensor_spec *spec;
+    uint32_t layer;
+    uint64_t ne[2];
+    tensor_type type;
+    char name[GGUF_MAX_NAME];
+} gen_tensor;
+
+static tensor_type gen_matrix_type(tensor_type want, uint64_t ne0)
+{
+    const tensor_type_info *ti = tensor_type_get(want);
+
+    /* spec §5.5: an input width that is not a whole number of blocks falls back to Q8_0 */
+    if (ti && ne0 % ti->block != 0)
+        return TENSOR_TYPE_Q8_0;
+    return want;
+}
+
+/* Values of row r of tensor t, deterministic in (seed, tensor index, r). */
+static void gen_fill_row(const gen_tensor *t, uint32_t index, uint64_t seed, uint64_t r,
+                         const gemma_config *c, float *row)
+{
+    lp_rng rng;
+    uint64_t n = t->ne[0];
+
+    lp_rng_seed(&rng, seed * 0x100000001b3ull ^ ((uint64_t)index << 40) ^ r);
+    if (!strcmp(t->spec->name, "rope_freqs.weight")) {
+        /* proportional RoPE: the first quarter of the frequency pairs rotate, the rest
+         * are pinned by a 1e30 divisor (spec §5.1) */
+        for (uint64_t i = 0; i < n; i++)
+            row[i] = i < n / 4 ? 1.0f : 1e30f;
+        return;
+    }
+    if (strstr(t->spec->name, "layer_output_scale")) {
+        row[0] = 0.5f + 0.5f * lp_rng_float(&rng); /* deliberately != 1 */
+        return;
+    }
+    if (t->spec->is_norm) {
+        for (uint64_t i = 0; i < n; i++)
+            row[i] = 1.0f + 0.1f * lp_rng_signed(&rng);
+        return;
+    }
+    {
+        /* uniform with variance 1/fan_in (embeddings: 1/n_embd as well) */
+        float scale = sqrtf(3.0f / (float)n);
+        (void)c;
+        for (uint64_t i = 0; i < n; i++)
+            row[i] = scale * lp_rng_signed(&rng);
+    }
+}
+
+static lp_err gen_plan(const gemma_config *c, tensor_type type, gen_tensor **out, uint32_t *n_out,
+                       lp_error *err)
+{
+    uint32_t n_specs, n = 0, cap;
+    const gemma_tensor_spec *specs = gemma_tensor_specs(&n_specs);
+    gen_tensor *ts;
+
+    cap = n_specs * (c->n_layer + 1);
+    ts = lp_alloc_array(cap, sizeof *ts);
+    if (!ts)
+        return lp_err_set(err, LP_ERR_NOMEM, "generator: out of memory");
+    /* globals first, then layer by layer, as llama.cpp's converter orders them */
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t n_layers = pass == 0 ? 1 : c->n_layer;
+        for (uint32_t l = 0; l < n_layers; l++) {
+            for (uint32_t s = 0; s < n_specs; s++) {
+                const gemma_tensor_spec *sp = &specs[s];
+                gen_tensor *t;
+                if ((pass == 0) != (sp->where == GEMMA_GLOBAL) || !gemma_tensor_present(c, sp, l))
+                    continue;
+                t = &ts[n++];
+                t->spec = sp;
+                t->layer = l;
+                gemma_tensor_shape(c, sp, l, t->ne);
+                t->type = sp->n_dims == 2 ? gen_matrix_type(type, t->ne[0]) : TENSOR_TYPE_F32;
+                if (gemma_tensor_name(sp, l, t->name, sizeof t->name, err) != LP_OK) {
+                    lp_alloc_free(ts);
+                    return err ? err->code : LP_ERR_LIMIT;
+                }
+            }
+        }
+    }
+    *out = ts;
+    *n_out = n;
+    return LP_OK;
+}
+
+static lp_err gen_write_tensor(gguf_writer *w, const gen_tensor *t, uint32_t index,
+                               const gen_options *o, const gemma_config *c, const quant_table *qt,
+                               float *row, uint8_t *qrow, lp_error *err)
+{
+    quant_from_f32_fn quantize = qt->k[t->type].from_f32;
+    uint64_t row_bytes;
+    lp_err rc;
+
+    GEN_TRY(tensor_row_bytes(t->type, t->ne[0], &row_bytes, err));
+    for (uint64_t r = 0; r < t->ne[1]; r++) {
+        gen_fill_row(t, index, o->seed, r, c, row);
+        if (t->type == TENSOR_TYPE_F32)
+            rc = gguf_writer_write_data(w, row, (size_t)row_bytes, err);
+        else {
+            quantize(row, qrow, (int64_t)t->ne[0]);
+            rc = gguf_writer_write_data(w, qrow, (size_t)row_bytes, err);
+        }
+        if (rc != LP_OK)
+            return rc;
+    }
+    return LP_OK;
+}
+
+lp_err gen_model_write(const gen_options *o, const quant_table *qt, lp_error *err)
+{
+    const tensor_type_info *ti = tensor_type_get(o->type);
+    gguf_writer *w = NULL;
+    gen_tensor *ts = NULL;
+    gen_vocab vocab;
+    gemma_config c;
+    uint32_t n = 0;
+    uint64_t max_in = 0;
+    float *row = NULL;
+    uint8_t *qrow = NULL;
+    lp_err rc;
+
+    memset(&vocab, 0, sizeof vocab);
+    if (!ti || !ti->compute || !qt->k[o->type].from_f32 || o->type == TENSOR_TYPE_Q8_K)
+        return lp_err_set(err, LP_ERR_UNSUPPORTED, "type: %s cannot be generated",
+                          tensor_type_name(o->type));
+    GEN_TRY(gen_preset_config(o->preset, &c, err));
+    GEN_TRY(gen_plan(&c, o->type, &ts, &n, err));
+    rc = gen_vocab_build(c.n_vocab, &vocab, err);
+    if (rc != LP_OK)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++)
+        max_in = ts[i].ne[0] > max_in ? ts[i].ne[0] : max_in;
+    row = lp_alloc_array((size_t)max_in, sizeof *row);
+    qrow = lp_alloc_array((size_t)max_in, 4);
+    if (!row || !qrow) {
+        rc = lp_err_set(err, LP_ERR_NOMEM, "generator: out of memory");
+        goto fail;
+    }
+    rc = gguf_writer_open(o->out_path, &w, err);
+    if (rc == LP_OK)
+        rc = gen_write_metadata(w, &c, o, &vocab, err);
+    if (rc != LP_OK)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t ne[2] = {ts[i].ne[0], ts[i].ne[1]};
+        rc = gguf_writer_add_tensor(w, ts[i].name, ts[i].type, ts[i].spec->n_dims, ne, err);
+        if (rc != LP_OK)
+            goto fail;
+    }
+    rc = gguf_writer_begin_data(w, err);
+    if (rc != LP_OK)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++) {
+        rc = gen_write_tensor(w, &ts[i], i, o, &c, qt, row, qrow, err);
+        if (rc != LP_OK)
+            goto fail;
+        if (o->on_tensor)
+            o->on_tensor(o->ctx, ts[i].name, i, n);
+    }
+    rc = gguf_writer_finish(w, err);
+    w = NULL;
+fail:
+    gguf_writer_free(w);
+    lp_alloc_free(qrow);
+    lp_alloc_free(row);
+    gen_vocab_free(&vocab);
+    lp_alloc_free(ts);
+    return rc;
+}

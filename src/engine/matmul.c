@@ -1,0 +1,119 @@
+/* Matmul: activations are converted once to the weight type's activation format
+ * (Q8_0 / Q8_K / F32), then work items of MATMUL_ROWS output rows are spread over
+ * the pool. Tokens are walked inside an item so a block of weight rows stays in
+ * cache while every token of the batch uses it. */
+#include "loupe/engine/matmul.h"
+
+#include <string.h>
+
+#include "loupe/base/alloc.h"
+
+#define MATMUL_ROWS 16      /* weight rows per work item */
+#define MATMUL_TOK_TILE 32  /* tokens per pass over an item's rows */
+
+typedef struct matmul_job {
+    const matmul_weight *w;
+    quant_dot_fn dot;
+    size_t w_row_bytes;
+    const uint8_t *act;
+    size_t a_row_bytes;
+    int64_t n_tok;
+    float *y;
+} matmul_job;
+
+typedef struct matmul_quant_job {
+    quant_from_f32_fn from_f32;
+    const float *x;
+    int64_t n_in;
+    uint8_t *act;
+    size_t a_row_bytes;
+} matmul_quant_job;
+
+void matmul_ctx_init(matmul_ctx *c, const quant_table *qt, lp_threadpool *pool)
+{
+    memset(c, 0, sizeof *c);
+    c->qt = qt;
+    c->pool = pool;
+}
+
+void matmul_ctx_free(matmul_ctx *c)
+{
+    lp_alloc_free(c->act);
+    c->act = NULL;
+    c->act_cap = 0;
+}
+
+static void matmul_quant_item(void *ctx, int64_t t, int thread)
+{
+    matmul_quant_job *j = ctx;
+
+    (void)thread;
+    j->from_f32(j->x + t * j->n_in, j->act + (size_t)t * j->a_row_bytes, j->n_in);
+}
+
+static void matmul_item(void *ctx, int64_t item, int thread)
+{
+    const matmul_job *j = ctx;
+    const int64_t r0 = item * MATMUL_ROWS;
+    int64_t r1 = r0 + MATMUL_ROWS;
+    const uint8_t *wbase = j->w->data;
+
+    (void)thread;
+    if (r1 > j->w->n_out)
+        r1 = j->w->n_out;
+    for (int64_t t0 = 0; t0 < j->n_tok; t0 += MATMUL_TOK_TILE) {
+        int64_t t1 = t0 + MATMUL_TOK_TILE < j->n_tok ? t0 + MATMUL_TOK_TILE : j->n_tok;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *wr = wbase + (size_t)r * j->w_row_bytes;
+            for (int64_t t = t0; t < t1; t++)
+                j->dot(j->w->n_in, &j->y[t * j->w->n_out + r], wr,
+                       j->act + (size_t)t * j->a_row_bytes);
+        }
+    }
+}
+
+lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t n_tok, float *y,
+                  lp_error *err)
+{
+    const quant_kernels *k = &c->qt->k[w->type];
+    uint64_t w_row = 0, a_row = 0;
+    matmul_job job;
+    size_t need;
+
+    if (!k->dot)
+        return lp_err_set(err, LP_ERR_UNSUPPORTED, "matmul: no kernels for type %s",
+                          tensor_type_name(w->type));
+    if (tensor_row_bytes(w->type, (uint64_t)w->n_in, &w_row, err) != LP_OK ||
+        tensor_row_bytes(k->act_type, (uint64_t)w->n_in, &a_row, err) != LP_OK)
+        return err ? err->code : LP_ERR_INVALID;
+
+    job.act = (const uint8_t *)x;
+    if (k->act_type != TENSOR_TYPE_F32) {
+        matmul_quant_job qj;
+        if (lp_alloc_mul((size_t)a_row, (size_t)n_tok, &need))
+            return lp_err_set(err, LP_ERR_LIMIT, "matmul: activation size overflows");
+        if (need > c->act_cap) {
+            uint8_t *p = lp_alloc_aligned(64, need);
+            if (!p)
+                return lp_err_set(err, LP_ERR_NOMEM, "matmul: cannot allocate %zu bytes", need);
+            lp_alloc_free(c->act);
+            c->act = p;
+            c->act_cap = need;
+        }
+        qj.from_f32 = c->qt->k[k->act_type].from_f32;
+        qj.x = x;
+        qj.n_in = w->n_in;
+        qj.act = c->act;
+        qj.a_row_bytes = (size_t)a_row;
+        lp_threadpool_run(c->pool, n_tok, matmul_quant_item, &qj);
+        job.act = c->act;
+    }
+    job.w = w;
+    job.dot = k->dot;
+    job.w_row_bytes = (size_t)w_row;
+    job.a_row_bytes = (size_t)a_row;
+    job.n_tok = n_tok;
+    job.y = y;
+    lp_threadpool_run(c->pool, (w->n_out + MATMUL_ROWS - 1) / MATMUL_ROWS, matmul_item, &job);
+    return LP_OK;
+}
