@@ -15,5 +15,6 @@ typedef struct cmd_entry {
 int cmd_inspect(int argc, char **argv);
 int cmd_gen_model(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
 
 #endif

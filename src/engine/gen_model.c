@@ -215,8 +215,14 @@ static void gen_fill_row(const gen_tensor *t, uint32_t index, uint64_t seed, uin
         return;
     }
     if (t->spec->is_norm) {
+        /* Gemma 4 scores are q.k with scale 1.0: with unit q/k norms a random model's scores
+         * have a spread of sqrt(head_dim) and softmax turns one-hot, so tiny rounding flips
+         * it. Scaling q_norm and k_norm by head_dim^-1/4 keeps scores near unit spread. */
+        float g = strstr(t->spec->name, "_q_norm") || strstr(t->spec->name, "_k_norm")
+                      ? powf((float)n, -0.25f)
+                      : 1.0f;
         for (uint64_t i = 0; i < n; i++)
-            row[i] = 1.0f + 0.1f * lp_rng_signed(&rng);
+            row[i] = g * (1.0f + 0.1f * lp_rng_signed(&rng));
         return;
     }
     {

@@ -1,0 +1,451 @@
+/* The Gemma forward pass, readable top to bottom (spec §2.2-2.3, Appendix A), and
+ * the per-sequence state it runs on. Matrices go through matmul (thread pool, any
+ * weight type); attention is parallel over (token, head) items; norms, RoPE angles
+ * and softmax sums are accumulated in double so thread count and batch never matter. */
+#include "loupe/engine/gemma.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "loupe/base/alloc.h"
+#include "loupe/engine/fp16.h"
+
+/* KV cache of one layer: cap slots of n_kv * head_dim values each, for K and for V.
+ * Sliding layers hold a ring of window + n_batch - 1 slots, so a whole batch can be
+ * written before any of its queries reads the window behind it; full layers hold n_ctx. */
+typedef struct gemma_kv {
+    void *k, *v;
+    uint32_t cap;
+    uint32_t stride; /* values per slot */
+} gemma_kv;
+
+struct gemma_state {
+    gemma_state_opts opt;
+    uint32_t n_layer;
+    uint32_t pos;             /* tokens in the sequence so far */
+    gemma_kv *kv;             /* [n_layer] */
+    float *x;                 /* [n_batch, n_embd] residual stream */
+    float *h;                 /* [n_batch, n_embd] normed input of a block */
+    float *q, *k, *v;         /* [n_batch, n_head*hd_max], [n_batch, kv_max] x2 */
+    float *att;               /* [n_batch, n_head*hd_max] attention output, heads concatenated */
+    float *o;                 /* [n_batch, n_embd] projection output */
+    float *gate, *up;         /* [n_batch, n_ff] */
+    float *scores;            /* [n_threads, n_ctx] softmax scratch, sized on first use */
+    uint32_t scores_threads;
+    uint64_t kv_bytes, act_bytes;
+};
+
+/* ---- small numeric helpers ---------------------------------------------------------- */
+
+/* y = x / sqrt(mean(x^2) + eps) * w (w NULL: no weight, the scale-free V norm). */
+static void gemma_rmsnorm(float *y, const float *x, const float *w, uint32_t n, float eps)
+{
+    double ss = 0;
+    float r;
+
+    for (uint32_t i = 0; i < n; i++)
+        ss += (double)x[i] * (double)x[i];
+    r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+    for (uint32_t i = 0; i < n; i++)
+        y[i] = w ? x[i] * r * w[i] : x[i] * r;
+}
+
+static float gemma_gelu_tanh(float z)
+{
+    double x = z;
+    return (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+}
+
+/* Rotate-half RoPE on one head: pair i turns with i + n_rot/2 by pos * inv_freq[i]. */
+static void gemma_rope(float *v, uint32_t n_rot, const double *inv_freq, double pos)
+{
+    uint32_t half = n_rot / 2;
+
+    for (uint32_t i = 0; i < half; i++) {
+        double a = pos * inv_freq[i];
+        float c = (float)cos(a), s = (float)sin(a);
+        float x0 = v[i], x1 = v[i + half];
+        v[i] = x0 * c - x1 * s;
+        v[i + half] = x1 * c + x0 * s;
+    }
+}
+
+static uint32_t gemma_max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+/* ---- state --------------------------------------------------------------------------- */
+
+static uint32_t gemma_kv_cap(const gemma_model *m, uint32_t l, const gemma_state_opts *o)
+{
+    if (m->layers[l].sliding) {
+        uint64_t ring = (uint64_t)m->cfg.sliding_window + o->n_batch - 1;
+        return ring < o->n_ctx ? (uint32_t)ring : o->n_ctx;
+    }
+    return o->n_ctx;
+}
+
+lp_err gemma_state_plan(const gemma_model *m, const gemma_state_opts *o, uint64_t *kv_bytes,
+                        uint64_t *act_bytes, lp_error *err)
+{
+    const gemma_config *c = &m->cfg;
+    uint64_t kv = 0, hd_max = gemma_max_u32(c->head_dim, c->head_dim_swa), kv_max = 0, per_tok;
+    uint64_t elem = o->cache_type == GEMMA_CACHE_F16 ? 2 : 4;
+
+    *kv_bytes = *act_bytes = 0;
+    if (o->n_ctx == 0 || o->n_ctx > c->n_ctx_train)
+        return lp_err_set(err, LP_ERR_USAGE, "context: %u is outside 1..%u (the model's)", o->n_ctx,
+                          c->n_ctx_train);
+    if (o->n_batch == 0 || o->n_batch > 65536)
+        return lp_err_set(err, LP_ERR_USAGE, "batch: %u is outside 1..65536", o->n_batch);
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        uint64_t stride = (uint64_t)m->layers[l].n_kv * m->layers[l].head_dim;
+        kv += 2 * stride * gemma_kv_cap(m, l, o) * elem;
+        kv_max = stride > kv_max ? stride : kv_max;
+    }
+    per_tok = 3ull * c->n_embd + 2ull * c->n_head * hd_max + 2 * kv_max + 2ull * c->n_ff;
+    *kv_bytes = kv;
+    *act_bytes = per_tok * o->n_batch * sizeof(float);
+    return LP_OK;
+}
+
+lp_err gemma_state_open(const gemma_model *m, const gemma_state_opts *o, gemma_state **out,
+                        lp_error *err)
+{
+    const gemma_config *c = &m->cfg;
+    uint64_t hd_max = gemma_max_u32(c->head_dim, c->head_dim_swa), kv_max = 0;
+    size_t elem = o->cache_type == GEMMA_CACHE_F16 ? 2 : 4, B = o->n_batch;
+    gemma_state *s = NULL;
+    lp_err rc;
+
+    *out = NULL;
+    s = lp_alloc_array(1, sizeof *s);
+    if (!s)
+        return lp_err_set(err, LP_ERR_NOMEM, "state: out of memory");
+    s->opt = *o;
+    rc = gemma_state_plan(m, o, &s->kv_bytes, &s->act_bytes, err);
+    if (rc != LP_OK)
+        goto fail;
+    s->kv = lp_alloc_array(c->n_layer, sizeof *s->kv);
+    if (!s->kv)
+        goto nomem;
+    s->n_layer = c->n_layer;
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        gemma_kv *kv = &s->kv[l];
+        kv->cap = gemma_kv_cap(m, l, o);
+        kv->stride = m->layers[l].n_kv * m->layers[l].head_dim;
+        kv_max = kv->stride > kv_max ? kv->stride : kv_max;
+        kv->k = lp_alloc_array((size_t)kv->cap * kv->stride, elem);
+        kv->v = lp_alloc_array((size_t)kv->cap * kv->stride, elem);
+        if (!kv->k || !kv->v)
+            goto nomem;
+    }
+    s->x = lp_alloc_array(B * c->n_embd, sizeof(float));
+    s->h = lp_alloc_array(B * c->n_embd, sizeof(float));
+    s->o = lp_alloc_array(B * c->n_embd, sizeof(float));
+    s->q = lp_alloc_array(B * c->n_head * hd_max, sizeof(float));
+    s->att = lp_alloc_array(B * c->n_head * hd_max, sizeof(float));
+    s->k = lp_alloc_array(B * kv_max, sizeof(float));
+    s->v = lp_alloc_array(B * kv_max, sizeof(float));
+    s->gate = lp_alloc_array(B * c->n_ff, sizeof(float));
+    s->up = lp_alloc_array(B * c->n_ff, sizeof(float));
+    if (!s->x || !s->h || !s->o || !s->q || !s->att || !s->k || !s->v || !s->gate || !s->up)
+        goto nomem;
+    *out = s;
+    return LP_OK;
+nomem:
+    rc = lp_err_set(err, LP_ERR_NOMEM,
+                    "state: cannot allocate %llu bytes of KV cache and %llu of activations",
+                    (unsigned long long)s->kv_bytes, (unsigned long long)s->act_bytes);
+fail:
+    gemma_state_close(s);
+    return rc;
+}
+
+void gemma_state_close(gemma_state *s)
+{
+    if (!s)
+        return;
+    for (uint32_t l = 0; s->kv && l < s->n_layer; l++) {
+        lp_alloc_free(s->kv[l].k);
+        lp_alloc_free(s->kv[l].v);
+    }
+    lp_alloc_free(s->kv);
+    lp_alloc_free(s->x);
+    lp_alloc_free(s->h);
+    lp_alloc_free(s->o);
+    lp_alloc_free(s->q);
+    lp_alloc_free(s->att);
+    lp_alloc_free(s->k);
+    lp_alloc_free(s->v);
+    lp_alloc_free(s->gate);
+    lp_alloc_free(s->up);
+    lp_alloc_free(s->scores);
+    lp_alloc_free(s);
+}
+
+uint64_t gemma_state_bytes(const gemma_state *s)
+{
+    return s->kv_bytes + s->act_bytes;
+}
+
+uint32_t gemma_state_pos(const gemma_state *s)
+{
+    return s->pos;
+}
+
+void gemma_state_reset(gemma_state *s)
+{
+    s->pos = 0;
+}
+
+/* ---- KV cache access ----------------------------------------------------------------- */
+
+static void gemma_kv_store(gemma_kv *kv, gemma_cache_type t, uint32_t pos, const float *k,
+                           const float *v)
+{
+    size_t off = (size_t)(pos % kv->cap) * kv->stride;
+
+    if (t == GEMMA_CACHE_F32) {
+        memcpy((float *)kv->k + off, k, kv->stride * sizeof(float));
+        memcpy((float *)kv->v + off, v, kv->stride * sizeof(float));
+        return;
+    }
+    for (uint32_t i = 0; i < kv->stride; i++) {
+        ((uint16_t *)kv->k)[off + i] = fp16_from_f32(k[i]);
+        ((uint16_t *)kv->v)[off + i] = fp16_from_f32(v[i]);
+    }
+}
+
+static float gemma_kv_dot(const gemma_kv *kv, gemma_cache_type t, uint32_t pos, uint32_t head_off,
+                          const float *q, uint32_t hd)
+{
+    size_t off = (size_t)(pos % kv->cap) * kv->stride + head_off;
+    float s = 0;
+
+    if (t == GEMMA_CACHE_F32) {
+        const float *k = (const float *)kv->k + off;
+        for (uint32_t i = 0; i < hd; i++)
+            s += q[i] * k[i];
+    } else {
+        const uint16_t *k = (const uint16_t *)kv->k + off;
+        for (uint32_t i = 0; i < hd; i++)
+            s += q[i] * fp16_to_f32(k[i]);
+    }
+    return s;
+}
+
+static void gemma_kv_axpy(const gemma_kv *kv, gemma_cache_type t, uint32_t pos, uint32_t head_off,
+                          float a, float *out, uint32_t hd)
+{
+    size_t off = (size_t)(pos % kv->cap) * kv->stride + head_off;
+
+    if (t == GEMMA_CACHE_F32) {
+        const float *v = (const float *)kv->v + off;
+        for (uint32_t i = 0; i < hd; i++)
+            out[i] += a * v[i];
+    } else {
+        const uint16_t *v = (const uint16_t *)kv->v + off;
+        for (uint32_t i = 0; i < hd; i++)
+            out[i] += a * fp16_to_f32(v[i]);
+    }
+}
+
+/* ---- attention ------------------------------------------------------------------------ */
+
+typedef struct gemma_attn_job {
+    const gemma_model *m;
+    gemma_state *s;
+    const gemma_layer *L;
+    const gemma_kv *kv;
+    uint32_t pos0; /* position of the batch's first token */
+    uint32_t n_head;
+} gemma_attn_job;
+
+/* One (token, head): softmax(q . K) V over the keys the mask allows. */
+static void gemma_attn_item(void *ctx, int64_t item, int thread)
+{
+    const gemma_attn_job *j = ctx;
+    const gemma_layer *L = j->L;
+    const uint32_t hd = L->head_dim, n_head = j->n_head;
+    const uint32_t t = (uint32_t)(item / n_head), h = (uint32_t)(item % n_head);
+    const uint32_t p = j->pos0 + t;
+    const uint32_t g = h * L->n_kv / n_head; /* consecutive query heads share a KV head */
+    const uint32_t lo = L->sliding && p + 1 > j->m->cfg.sliding_window
+                            ? p + 1 - j->m->cfg.sliding_window
+                            : 0;
+    const float *q = j->s->q + ((size_t)t * n_head + h) * hd;
+    float *out = j->s->att + ((size_t)t * n_head + h) * hd;
+    float *sc = j->s->scores + (size_t)thread * j->s->opt.n_ctx;
+    gemma_cache_type ct = j->s->opt.cache_type;
+    float mx = -INFINITY;
+    double sum = 0;
+
+    for (uint32_t k = lo; k <= p; k++) {
+        sc[k - lo] = gemma_kv_dot(j->kv, ct, k, g * hd, q, hd) * j->m->attn_scale;
+        mx = sc[k - lo] > mx ? sc[k - lo] : mx;
+    }
+    for (uint32_t k = lo; k <= p; k++) {
+        sc[k - lo] = expf(sc[k - lo] - mx);
+        sum += sc[k - lo];
+    }
+    memset(out, 0, hd * sizeof *out);
+    for (uint32_t k = lo; k <= p; k++)
+        gemma_kv_axpy(j->kv, ct, k, g * hd, (float)(sc[k - lo] / sum), out, hd);
+}
+
+/* ---- the forward pass ----------------------------------------------------------------- */
+
+static lp_err gemma_check_input(const gemma_model *m, const gemma_state *s, const int32_t *tokens,
+                                uint32_t n, lp_error *err)
+{
+    if (n == 0 || n > s->opt.n_batch)
+        return lp_err_set(err, LP_ERR_USAGE, "forward: %u tokens, batch holds 1..%u", n,
+                          s->opt.n_batch);
+    if ((uint64_t)s->pos + n > s->opt.n_ctx)
+        return lp_err_set(err, LP_ERR_LIMIT,
+                          "context full: %u tokens in the sequence + %u new > context %u", s->pos,
+                          n, s->opt.n_ctx);
+    for (uint32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= m->cfg.n_vocab)
+            return lp_err_set(err, LP_ERR_INVALID, "token %u: id %d is outside 0..%u", i,
+                              tokens[i], m->cfg.n_vocab - 1);
+    return LP_OK;
+}
+
+static lp_err gemma_scores_reserve(gemma_state *s, int n_threads, lp_error *err)
+{
+    if (s->scores && s->scores_threads >= (uint32_t)n_threads)
+        return LP_OK;
+    lp_alloc_free(s->scores);
+    s->scores = lp_alloc_array((size_t)n_threads * s->opt.n_ctx, sizeof(float));
+    s->scores_threads = s->scores ? (uint32_t)n_threads : 0;
+    return s->scores ? LP_OK : lp_err_set(err, LP_ERR_NOMEM, "attention: out of memory");
+}
+
+/* One layer over the n tokens of the batch, updating s->x in place. */
+static lp_err gemma_layer_forward(const gemma_model *m, gemma_state *s, matmul_ctx *mc,
+                                  uint32_t l, uint32_t n, lp_error *err)
+{
+    const gemma_config *c = &m->cfg;
+    const gemma_layer *L = &m->layers[l];
+    const uint32_t E = c->n_embd, H = c->n_head, hd = L->head_dim, kvd = L->n_kv * hd;
+    const double *inv_freq = m->inv_freq[L->sliding ? 0 : 1];
+    const float rope_div = L->sliding ? 1.0f : m->rope_scale_full;
+    gemma_attn_job job = {m, s, L, &s->kv[l], s->pos, H};
+    lp_err rc;
+
+    /* attention block: pre-norm, Q/K/V projections */
+    for (uint32_t t = 0; t < n; t++)
+        gemma_rmsnorm(s->h + (size_t)t * E, s->x + (size_t)t * E, L->attn_norm, E, c->rms_eps);
+    rc = matmul_run(mc, &L->wq, s->h, n, s->q, err);
+    if (rc == LP_OK)
+        rc = matmul_run(mc, &L->wk, s->h, n, s->k, err);
+    if (rc == LP_OK && L->wv.data)
+        rc = matmul_run(mc, &L->wv, s->h, n, s->v, err);
+    if (rc != LP_OK)
+        return rc;
+    if (!L->wv.data) /* k_eq_v: V is the raw K projection, before k_norm and RoPE */
+        memcpy(s->v, s->k, (size_t)n * kvd * sizeof(float));
+    /* per-head norms and RoPE; V gets Gemma 4's scale-free norm; then into the cache */
+    for (uint32_t t = 0; t < n; t++) {
+        double pos = (double)(s->pos + t) / rope_div;
+        for (uint32_t h = 0; h < H; h++) {
+            float *q = s->q + ((size_t)t * H + h) * hd;
+            gemma_rmsnorm(q, q, L->q_norm, hd, c->rms_eps);
+            gemma_rope(q, L->n_rot, inv_freq, pos);
+        }
+        for (uint32_t h = 0; h < L->n_kv; h++) {
+            float *k = s->k + (size_t)t * kvd + (size_t)h * hd;
+            float *v = s->v + (size_t)t * kvd + (size_t)h * hd;
+            gemma_rmsnorm(k, k, L->k_norm, hd, c->rms_eps);
+            gemma_rope(k, L->n_rot, inv_freq, pos);
+            if (c->arch == GEMMA_ARCH_GEMMA4)
+                gemma_rmsnorm(v, v, NULL, hd, c->rms_eps);
+        }
+        gemma_kv_store(&s->kv[l], s->opt.cache_type, s->pos + t, s->k + (size_t)t * kvd,
+                       s->v + (size_t)t * kvd);
+    }
+    /* attention over the cache, output projection, post-norm, residual */
+    lp_threadpool_run(mc->pool, (int64_t)n * H, gemma_attn_item, &job);
+    rc = matmul_run(mc, &L->wo, s->att, n, s->o, err);
+    if (rc != LP_OK)
+        return rc;
+    for (uint32_t t = 0; t < n; t++) {
+        float *x = s->x + (size_t)t * E, *o = s->o + (size_t)t * E;
+        gemma_rmsnorm(o, o, L->post_attn_norm, E, c->rms_eps);
+        for (uint32_t i = 0; i < E; i++)
+            x[i] += o[i];
+        gemma_rmsnorm(s->h + (size_t)t * E, x, L->ffn_norm, E, c->rms_eps);
+    }
+    /* MLP block: GeGLU, down projection, post-norm, residual, layer scale */
+    rc = matmul_run(mc, &L->w_gate, s->h, n, s->gate, err);
+    if (rc == LP_OK)
+        rc = matmul_run(mc, &L->w_up, s->h, n, s->up, err);
+    if (rc != LP_OK)
+        return rc;
+    for (size_t i = 0; i < (size_t)n * c->n_ff; i++)
+        s->gate[i] = gemma_gelu_tanh(s->gate[i]) * s->up[i];
+    rc = matmul_run(mc, &L->w_down, s->gate, n, s->o, err);
+    if (rc != LP_OK)
+        return rc;
+    for (uint32_t t = 0; t < n; t++) {
+        float *x = s->x + (size_t)t * E, *o = s->o + (size_t)t * E;
+        gemma_rmsnorm(o, o, L->post_ffw_norm, E, c->rms_eps);
+        for (uint32_t i = 0; i < E; i++)
+            x[i] = (x[i] + o[i]) * L->out_scale;
+    }
+    return LP_OK;
+}
+
+lp_err gemma_forward(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const int32_t *tokens,
+                     uint32_t n, float *logits, int all_logits, lp_error *err)
+{
+    const gemma_config *c = &m->cfg;
+    const quant_kernels *ek = &mc->qt->k[m->tok_embd.type];
+    uint64_t row_bytes = 0;
+    uint32_t first;
+    lp_err rc;
+
+    rc = gemma_check_input(m, s, tokens, n, err);
+    if (rc == LP_OK)
+        rc = gemma_scores_reserve(s, lp_threadpool_size(mc->pool), err);
+    if (rc == LP_OK)
+        rc = tensor_row_bytes(m->tok_embd.type, c->n_embd, &row_bytes, err);
+    if (rc != LP_OK)
+        return rc;
+    /* embedding: the token's row, dequantized exactly, times sqrt(n_embd) */
+    for (uint32_t t = 0; t < n; t++) {
+        const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)tokens[t] * row_bytes;
+        float *x = s->x + (size_t)t * c->n_embd;
+        if (m->tok_embd.type == TENSOR_TYPE_F32)
+            memcpy(x, row, c->n_embd * sizeof(float));
+        else
+            ek->to_f32(row, x, c->n_embd);
+        for (uint32_t i = 0; i < c->n_embd; i++)
+            x[i] *= m->embd_scale;
+    }
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        rc = gemma_layer_forward(m, s, mc, l, n, err);
+        if (rc != LP_OK)
+            return rc;
+    }
+    s->pos += n;
+    if (!logits)
+        return LP_OK;
+    /* final norm, tied output projection, soft-cap */
+    first = all_logits ? 0 : n - 1;
+    for (uint32_t t = first; t < n; t++)
+        gemma_rmsnorm(s->h + (size_t)(t - first) * c->n_embd, s->x + (size_t)t * c->n_embd,
+                      m->output_norm, c->n_embd, c->rms_eps);
+    rc = matmul_run(mc, &m->output, s->h, n - first, logits, err);
+    if (rc != LP_OK)
+        return rc;
+    if (c->final_softcap != 0.0f) {
+        const double cap = c->final_softcap;
+        for (size_t i = 0; i < (size_t)(n - first) * c->n_vocab; i++)
+            logits[i] = (float)(cap * tanh((double)logits[i] / cap));
+    }
+    return LP_OK;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# CLI test of `loupe gen-model`: usage errors exit 2 with a message naming the
+# option, a good run writes a file `inspect` reads, and the same seed repeats bytes.
+set -euo pipefail
+LOUPE=$1
+TMP=$2/cli_gen_$$
+mkdir -p "$TMP"
+trap 'rm -rf "$TMP"' EXIT
+
+expect_exit() { # code, grep pattern for stderr, command...
+    local want=$1 pat=$2 got=0
+    shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err" || got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: '$*' exited $got, want $want"; cat "$TMP/err"; exit 1
+    fi
+    if ! grep -q -- "$pat" "$TMP/err"; then
+        echo "FAIL: '$*' stderr lacks '$pat':"; cat "$TMP/err"; exit 1
+    fi
+}
+
+expect_exit 2 "usage" "$LOUPE" gen-model
+expect_exit 2 "unknown 'gemma9'" "$LOUPE" gen-model --preset gemma9 -o "$TMP/x.gguf"
+expect_exit 2 "q9_9" "$LOUPE" gen-model --preset gemma4-tiny --type q9_9 -o "$TMP/x.gguf"
+expect_exit 2 "seed" "$LOUPE" gen-model --preset gemma4-tiny --seed -4 -o "$TMP/x.gguf"
+expect_exit 2 "unknown command" "$LOUPE" frobnicate
+expect_exit 1 "$TMP/nodir/x.gguf" "$LOUPE" gen-model --preset gemma4-tiny -o "$TMP/nodir/x.gguf"
+
+"$LOUPE" gen-model --preset gemma4-tiny --type Q4_0 --seed 5 -o "$TMP/a.gguf"
+"$LOUPE" gen-model --preset gemma4-tiny --type q4_0 --seed 5 -o "$TMP/b.gguf"
+cmp "$TMP/a.gguf" "$TMP/b.gguf"
+ls "$TMP" | grep -q tmp && { echo "FAIL: temp file left behind"; exit 1; }
+"$LOUPE" inspect "$TMP/a.gguf" >"$TMP/inspect.txt"
+grep -q "gemma4" "$TMP/inspect.txt"
+grep -q "blk.5.attn_k.weight" "$TMP/inspect.txt"
+if grep -q "blk.5.attn_v.weight" "$TMP/inspect.txt"; then
+    echo "FAIL: full layer 5 must have no attn_v (k_eq_v)"; exit 1
+fi
+echo "test_gen_model.sh: 1 passed, 0 failed"
