@@ -13,18 +13,21 @@
 #include "loupe/base/rng.h"
 #include "loupe/engine/gguf.h"
 
-static const char *const gen_presets[] = {"gemma4-tiny", "gemma4-12b", NULL};
+static const char *const gen_presets[] = {"gemma4-tiny", "gemma4-12b", "gemma3-tiny", "gemma3-1b",
+                                           NULL};
 
 const char *const *gen_preset_names(void)
 {
     return gen_presets;
 }
 
-/* Gemma 4 layer pattern: five sliding layers, then one full; the last is full. */
+/* Five sliding layers, then one full; Gemma 4 also forces the last layer full, while
+ * Gemma 3 files carry no pattern and readers assume the plain period of 6. */
 static void gen_pattern_5_1(gemma_config *c, uint32_t kv_swa, uint32_t kv_full)
 {
     for (uint32_t l = 0; l < c->n_layer; l++) {
-        c->is_sliding[l] = (l % 6 != 5) && l != c->n_layer - 1;
+        c->is_sliding[l] =
+            (l % 6 != 5) && !(c->arch == GEMMA_ARCH_GEMMA4 && l == c->n_layer - 1);
         c->n_head_kv[l] = c->is_sliding[l] ? kv_swa : kv_full;
     }
 }
@@ -65,7 +68,36 @@ lp_err gen_preset_config(const char *preset, gemma_config *c, lp_error *err)
         gen_pattern_5_1(c, 8, 1);
         return LP_OK;
     }
-    return lp_err_set(err, LP_ERR_NOTFOUND, "preset: unknown '%s' (known: gemma4-tiny, gemma4-12b)",
+    c->arch = GEMMA_ARCH_GEMMA3;
+    c->k_eq_v = 0;
+    c->final_softcap = 0.0f;
+    if (!strcmp(preset, "gemma3-tiny")) {
+        c->n_layer = 6;
+        c->n_embd = 256;
+        c->n_ff = 512;
+        c->n_head = 4;
+        c->head_dim = c->head_dim_swa = 64;
+        c->n_vocab = 512;
+        c->n_ctx_train = 8192;
+        c->sliding_window = 16;
+        gen_pattern_5_1(c, 2, 2);
+        return LP_OK;
+    }
+    if (!strcmp(preset, "gemma3-1b")) {
+        c->n_layer = 26;
+        c->n_embd = 1152;
+        c->n_ff = 6912;
+        c->n_head = 4;
+        c->head_dim = c->head_dim_swa = 256;
+        c->n_vocab = 262144;
+        c->n_ctx_train = 32768;
+        c->sliding_window = 512;
+        gen_pattern_5_1(c, 1, 1);
+        return LP_OK;
+    }
+    return lp_err_set(err, LP_ERR_NOTFOUND,
+                      "preset: unknown '%s' (known: gemma4-tiny, gemma4-12b, gemma3-tiny, "
+                      "gemma3-1b)",
                       preset);
 }
 
@@ -95,38 +127,77 @@ static int gen_file_type(tensor_type t, uint32_t *out)
             return gen_rc_;                                                                \
     } while (0)
 
-static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const gen_options *o,
-                                 const gen_vocab *v, lp_error *err)
+#define GEN_G3 (1u << GEMMA_ARCH_GEMMA3)
+#define GEN_G4 (1u << GEMMA_ARCH_GEMMA4)
+
+/* The hyper-parameter keys each architecture's published files carry (spec §5.1, App. A). */
+static lp_err gen_write_hparams(gguf_writer *w, const gemma_config *c, lp_error *err)
 {
     const char *a = gemma_arch_name(c->arch);
+    const unsigned me = 1u << c->arch;
     const struct {
         const char *suffix;
         uint32_t value;
+        unsigned archs;
     } u32s[] = {
-        {"block_count", c->n_layer},
-        {"context_length", c->n_ctx_train},
-        {"embedding_length", c->n_embd},
-        {"feed_forward_length", c->n_ff},
-        {"attention.head_count", c->n_head},
-        {"attention.key_length", c->head_dim},
-        {"attention.value_length", c->head_dim},
-        {"attention.key_length_swa", c->head_dim_swa},
-        {"attention.value_length_swa", c->head_dim_swa},
-        {"rope.dimension_count", c->head_dim},
-        {"rope.dimension_count_swa", c->head_dim_swa},
-        {"attention.sliding_window", c->sliding_window},
-        {"attention.shared_kv_layers", 0},
-        {"embedding_length_per_layer_input", 0},
+        {"block_count", c->n_layer, GEN_G3 | GEN_G4},
+        {"context_length", c->n_ctx_train, GEN_G3 | GEN_G4},
+        {"embedding_length", c->n_embd, GEN_G3 | GEN_G4},
+        {"feed_forward_length", c->n_ff, GEN_G3 | GEN_G4},
+        {"attention.head_count", c->n_head, GEN_G3 | GEN_G4},
+        {"attention.head_count_kv", c->n_head_kv[0], GEN_G3}, /* Gemma 3: a scalar */
+        {"attention.key_length", c->head_dim, GEN_G3 | GEN_G4},
+        {"attention.value_length", c->head_dim, GEN_G3 | GEN_G4},
+        {"attention.key_length_swa", c->head_dim_swa, GEN_G4},
+        {"attention.value_length_swa", c->head_dim_swa, GEN_G4},
+        {"rope.dimension_count", c->head_dim, GEN_G4},
+        {"rope.dimension_count_swa", c->head_dim_swa, GEN_G4},
+        {"attention.sliding_window", c->sliding_window, GEN_G3 | GEN_G4},
+        {"attention.shared_kv_layers", 0, GEN_G4},
+        {"embedding_length_per_layer_input", 0, GEN_G4},
     };
     const struct {
         const char *suffix;
         float value;
+        unsigned archs;
     } f32s[] = {
-        {"rope.freq_base", c->rope_base},
-        {"rope.freq_base_swa", c->rope_base_swa},
-        {"attention.layer_norm_rms_epsilon", c->rms_eps},
-        {"final_logit_softcapping", c->final_softcap},
+        {"rope.freq_base", c->rope_base, GEN_G3 | GEN_G4},
+        {"rope.freq_base_swa", c->rope_base_swa, GEN_G4},
+        {"attention.layer_norm_rms_epsilon", c->rms_eps, GEN_G3 | GEN_G4},
+        {"final_logit_softcapping", c->final_softcap, GEN_G4},
     };
+    uint8_t pattern[GEMMA_MAX_LAYERS];
+    int32_t kv[GEMMA_MAX_LAYERS];
+    char key[128];
+
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        pattern[l] = c->is_sliding[l];
+        kv[l] = (int32_t)c->n_head_kv[l];
+    }
+    for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++) {
+        if (!(u32s[i].archs & me))
+            continue;
+        snprintf(key, sizeof key, "%s.%s", a, u32s[i].suffix);
+        GEN_TRY(gguf_writer_add_u32(w, key, u32s[i].value, err));
+    }
+    for (size_t i = 0; i < sizeof f32s / sizeof f32s[0]; i++) {
+        if (!(f32s[i].archs & me))
+            continue;
+        snprintf(key, sizeof key, "%s.%s", a, f32s[i].suffix);
+        GEN_TRY(gguf_writer_add_f32(w, key, f32s[i].value, err));
+    }
+    if (c->arch == GEMMA_ARCH_GEMMA4) {
+        snprintf(key, sizeof key, "%s.attention.head_count_kv", a);
+        GEN_TRY(gguf_writer_add_arr(w, key, GGUF_VT_I32, kv, c->n_layer, err));
+        snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", a);
+        GEN_TRY(gguf_writer_add_arr(w, key, GGUF_VT_BOOL, pattern, c->n_layer, err));
+    }
+    return LP_OK;
+}
+
+static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const gen_options *o,
+                                 const gen_vocab *v, lp_error *err)
+{
     const struct {
         const char *key;
         uint32_t value;
@@ -135,40 +206,24 @@ static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const ge
         {"tokenizer.ggml.unknown_token_id", 3}, {"tokenizer.ggml.padding_token_id", 0},
         {"tokenizer.ggml.mask_token_id", 4},
     };
-    uint8_t pattern[GEMMA_MAX_LAYERS];
-    int32_t kv[GEMMA_MAX_LAYERS];
     uint32_t ftype;
-    char key[128];
 
-    for (uint32_t l = 0; l < c->n_layer; l++) {
-        pattern[l] = c->is_sliding[l];
-        kv[l] = (int32_t)c->n_head_kv[l];
-    }
-    GEN_TRY(gguf_writer_add_str(w, "general.architecture", a, err));
+    GEN_TRY(gguf_writer_add_str(w, "general.architecture", gemma_arch_name(c->arch), err));
     GEN_TRY(gguf_writer_add_str(w, "general.name", o->preset, err));
-    for (size_t i = 0; i < sizeof u32s / sizeof u32s[0]; i++) {
-        snprintf(key, sizeof key, "%s.%s", a, u32s[i].suffix);
-        GEN_TRY(gguf_writer_add_u32(w, key, u32s[i].value, err));
-    }
-    for (size_t i = 0; i < sizeof f32s / sizeof f32s[0]; i++) {
-        snprintf(key, sizeof key, "%s.%s", a, f32s[i].suffix);
-        GEN_TRY(gguf_writer_add_f32(w, key, f32s[i].value, err));
-    }
-    snprintf(key, sizeof key, "%s.attention.head_count_kv", a);
-    GEN_TRY(gguf_writer_add_arr(w, key, GGUF_VT_I32, kv, c->n_layer, err));
-    snprintf(key, sizeof key, "%s.attention.sliding_window_pattern", a);
-    GEN_TRY(gguf_writer_add_arr(w, key, GGUF_VT_BOOL, pattern, c->n_layer, err));
+    GEN_TRY(gen_write_hparams(w, c, err));
     if (gen_file_type(o->type, &ftype))
         GEN_TRY(gguf_writer_add_u32(w, "general.file_type", ftype, err));
     GEN_TRY(gguf_writer_add_u32(w, "general.quantization_version", 2, err));
-    GEN_TRY(gguf_writer_add_str(w, "tokenizer.ggml.model", "gemma4", err));
+    GEN_TRY(gguf_writer_add_str(w, "tokenizer.ggml.model",
+                                c->arch == GEMMA_ARCH_GEMMA4 ? "gemma4" : "llama", err));
     GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v->tokens,
                                     v->n, err));
     GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_VT_F32, v->scores, v->n, err));
     GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_VT_I32, v->types, v->n,
                                 err));
-    GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v->merges,
-                                    v->n_merges, err));
+    if (c->arch == GEMMA_ARCH_GEMMA4) /* SentencePiece files merge by score, not by list */
+        GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.merges",
+                                        (const char *const *)v->merges, v->n_merges, err));
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         GEN_TRY(gguf_writer_add_u32(w, ids[i].key, ids[i].value, err));
     GEN_TRY(gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", 1, err));
@@ -313,7 +368,7 @@ lp_err gen_model_write(const gen_options *o, const quant_table *qt, lp_error *er
                           tensor_type_name(o->type));
     GEN_TRY(gen_preset_config(o->preset, &c, err));
     GEN_TRY(gen_plan(&c, o->type, &ts, &n, err));
-    rc = gen_vocab_build(c.n_vocab, &vocab, err);
+    rc = gen_vocab_build(c.n_vocab, c.arch, &vocab, err);
     if (rc != LP_OK)
         goto fail;
     for (uint32_t i = 0; i < n; i++)

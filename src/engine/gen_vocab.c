@@ -109,6 +109,8 @@ static lp_err gen_vocab_word(gen_vocab *v, const char *word, uint32_t limit, lp_
             if (gen_vocab_merge(v, piece, ch, err) != LP_OK ||
                 gen_vocab_push(v, next, GEN_TT_NORMAL, err) != LP_OK)
                 return err ? err->code : LP_ERR_NOMEM;
+            if (v->spm) /* SentencePiece merges the highest-scoring piece first */
+                v->scores[v->n - 1] = -(float)(v->n_merges - 1);
         }
         memcpy(piece, next, len + cl + 1);
         len += cl;
@@ -116,12 +118,13 @@ static lp_err gen_vocab_word(gen_vocab *v, const char *word, uint32_t limit, lp_
     return LP_OK;
 }
 
-lp_err gen_vocab_build(uint32_t n_vocab, gen_vocab *v, lp_error *err)
+lp_err gen_vocab_build(uint32_t n_vocab, gemma_arch arch, gen_vocab *v, lp_error *err)
 {
     char buf[32];
 
     memset(v, 0, sizeof *v);
     v->cap = n_vocab;
+    v->spm = arch == GEMMA_ARCH_GEMMA3;
     v->tokens = lp_alloc_array(n_vocab, sizeof *v->tokens);
     v->types = lp_alloc_array(n_vocab, sizeof *v->types);
     v->scores = lp_alloc_array(n_vocab, sizeof *v->scores);
@@ -130,9 +133,15 @@ lp_err gen_vocab_build(uint32_t n_vocab, gen_vocab *v, lp_error *err)
         lp_err_set(err, LP_ERR_NOMEM, "vocabulary: out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < sizeof gen_specials / sizeof gen_specials[0]; i++)
-        if (gen_vocab_push(v, gen_specials[i].s, gen_specials[i].type, err) != LP_OK)
+    for (size_t i = 0; i < sizeof gen_specials / sizeof gen_specials[0]; i++) {
+        const char *s = gen_specials[i].s;
+        if (arch == GEMMA_ARCH_GEMMA3 && !strcmp(s, "<|turn>"))
+            s = "<start_of_turn>";
+        else if (arch == GEMMA_ARCH_GEMMA3 && !strcmp(s, "<turn|>"))
+            s = "<end_of_turn>";
+        if (gen_vocab_push(v, s, gen_specials[i].type, err) != LP_OK)
             goto fail;
+    }
     /* newline runs are single tokens in Gemma's vocabulary (spec §4.1) */
     for (int run = 1; run <= 4; run++) {
         memset(buf, '\n', (size_t)run);

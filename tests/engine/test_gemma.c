@@ -225,6 +225,40 @@ static void test_broken_models_are_refused_by_name(void **state)
     unlink(path);
 }
 
+static void test_gemma3_tiny_loads_and_runs(void **state)
+{
+    char path[600];
+    const quant_table *qt;
+    gen_options o = {"gemma3-tiny", TENSOR_TYPE_Q8_0, 2, path, NULL, NULL};
+    gemma_model *m;
+    float *a, *b;
+    lp_error err;
+    (void)state;
+    snprintf(path, sizeof path, "%s.g3", tiny_path);
+    assert_int_equal(quant_table_default(&qt, &err), LP_OK);
+    assert_int_equal(gen_model_write(&o, qt, &err), LP_OK);
+    if (gemma_open(path, &m, &err) != LP_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m->cfg.arch, GEMMA_ARCH_GEMMA3);
+    assert_false(m->cfg.k_eq_v);
+    assert_null(m->rope_freqs);
+    assert_true(m->attn_scale == 1.0f / 8.0f); /* 1/sqrt(key_length 64) */
+    assert_true(m->cfg.final_softcap == 0.0f);
+    for (uint32_t l = 0; l < m->cfg.n_layer; l++) {
+        assert_non_null(m->layers[l].wv.data);
+        assert_int_equal(m->layers[l].sliding, l % 6 != 5);
+    }
+    a = lp_alloc_array((size_t)N_TOK * m->cfg.n_vocab, sizeof *a);
+    b = lp_alloc_array((size_t)N_TOK * m->cfg.n_vocab, sizeof *b);
+    run_tokens(m, 1, N_TOK, GEMMA_CACHE_F32, a);
+    run_tokens(m, 2, 3, GEMMA_CACHE_F32, b);
+    assert_memory_equal(a, b, (size_t)N_TOK * m->cfg.n_vocab * sizeof *a);
+    lp_alloc_free(a);
+    lp_alloc_free(b);
+    gemma_close(m);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_threads_and_batch_do_not_change_bits),
         cmocka_unit_test(test_bad_input_is_an_error),
         cmocka_unit_test(test_broken_models_are_refused_by_name),
+        cmocka_unit_test(test_gemma3_tiny_loads_and_runs),
     };
     return cmocka_run_group_tests(tests, setup_tiny, teardown_tiny);
 }
