@@ -19,13 +19,21 @@ static const char *load_key(char *buf, size_t n, const gemma_config *c, const ch
 /* Optional u32: absent keeps *v; present but wrong is an error. */
 static lp_err load_opt_u32(const gguf_file *f, const char *key, uint32_t *v, lp_error *err)
 {
-    lp_err rc = gguf_get_u32(f, key, v, err);
+    uint32_t got;
+    lp_err rc = gguf_get_u32(f, key, &got, err); /* getters zero their output on failure */
+
+    if (rc == LP_OK)
+        *v = got;
     return rc == LP_ERR_NOTFOUND ? LP_OK : rc;
 }
 
 static lp_err load_opt_f32(const gguf_file *f, const char *key, float *v, lp_error *err)
 {
-    lp_err rc = gguf_get_f32(f, key, v, err);
+    float got;
+    lp_err rc = gguf_get_f32(f, key, &got, err);
+
+    if (rc == LP_OK)
+        *v = got;
     return rc == LP_ERR_NOTFOUND ? LP_OK : rc;
 }
 

@@ -1,0 +1,176 @@
+/* Private to the quant kernels: GGUF block layouts as packed structs, the table
+ * fillers of each ISA, and the small pieces of float arithmetic that every ISA
+ * shares so that all of them round the same way (see docs/internals/quant.md).
+ * Byte layouts are ggml's; a size assert guards each one. */
+#ifndef LOUPE_ENGINE_QUANT_IMPL_H
+#define LOUPE_ENGINE_QUANT_IMPL_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "loupe/engine/fp16.h"
+#include "loupe/engine/quant.h"
+
+#define QUANT_QK 32    /* values per block of the 32-block types */
+#define QUANT_QK_K 256 /* values per super-block of the K-quants */
+
+/* Float dots keep this many partial sums, lane i taking elements i, i+32, ...;
+ * every ISA uses the same lanes and the same final tree, so results are bit-equal. */
+#define QUANT_LANES 32
+/* Integer dots likewise: block b's float term goes to lane b % QUANT_BLANES, so SIMD
+ * can add eight blocks' terms in one vector instead of a serial chain. */
+#define QUANT_BLANES 8
+
+/* Packed: rows need no alignment, so a block may start at any byte. */
+typedef struct __attribute__((packed)) block_q4_0 {
+    uint16_t d;     /* fp16 scale */
+    uint8_t qs[16]; /* byte j: value j in the low nibble, value j+16 in the high one */
+} block_q4_0;
+
+typedef struct __attribute__((packed)) block_q4_1 {
+    uint16_t d; /* fp16 scale */
+    uint16_t m; /* fp16 offset: value = d*q + m */
+    uint8_t qs[16];
+} block_q4_1;
+
+typedef struct __attribute__((packed)) block_q5_0 {
+    uint16_t d;
+    uint8_t qh[4]; /* bit j (little-endian u32) is the 5th bit of value j */
+    uint8_t qs[16];
+} block_q5_0;
+
+typedef struct __attribute__((packed)) block_q5_1 {
+    uint16_t d;
+    uint16_t m;
+    uint8_t qh[4];
+    uint8_t qs[16];
+} block_q5_1;
+
+typedef struct __attribute__((packed)) block_q8_0 {
+    uint16_t d;
+    int8_t qs[32];
+} block_q8_0;
+
+typedef struct __attribute__((packed)) block_q4_K {
+    uint16_t d;         /* fp16 scale of the 6-bit sub-block scales */
+    uint16_t dmin;      /* fp16 scale of the 6-bit sub-block mins */
+    uint8_t scales[12]; /* 8 scales + 8 mins, 6 bits each */
+    uint8_t qs[128];
+} block_q4_K;
+
+typedef struct __attribute__((packed)) block_q5_K {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[12];
+    uint8_t qh[32]; /* byte l, bit 2c / 2c+1: 5th bit of value 64c+l / 64c+32+l */
+    uint8_t qs[128];
+} block_q5_K;
+
+typedef struct __attribute__((packed)) block_q6_K {
+    uint8_t ql[128];   /* low 4 bits */
+    uint8_t qh[64];    /* high 2 bits */
+    int8_t scales[16]; /* one per 16 values */
+    uint16_t d;
+} block_q6_K;
+
+typedef struct __attribute__((packed)) block_q8_K {
+    float d; /* f32, not fp16: activations keep full scale precision */
+    int8_t qs[256];
+    int16_t bsums[16]; /* sum of each run of 16 qs, for the K-quant min terms */
+} block_q8_K;
+
+_Static_assert(sizeof(block_q4_0) == 18, "block_q4_0 layout");
+_Static_assert(sizeof(block_q4_1) == 20, "block_q4_1 layout");
+_Static_assert(sizeof(block_q5_0) == 22, "block_q5_0 layout");
+_Static_assert(sizeof(block_q5_1) == 24, "block_q5_1 layout");
+_Static_assert(sizeof(block_q8_0) == 34, "block_q8_0 layout");
+_Static_assert(sizeof(block_q4_K) == 144, "block_q4_K layout");
+_Static_assert(sizeof(block_q5_K) == 176, "block_q5_K layout");
+_Static_assert(sizeof(block_q6_K) == 210, "block_q6_K layout");
+_Static_assert(sizeof(block_q8_K) == 292, "block_q8_K layout");
+
+/* Each fills only the entries it implements; see quant_dispatch.c for the order. */
+void quant_ref_fill(quant_table *t);
+void quant_avx2_fill(quant_table *t);
+void quant_avx512_fill(quant_table *t);
+/* Replaces the integer dots of quant_avx512_fill with VNNI (vpdpbusd) ones. */
+void quant_avx512vnni_fill(quant_table *t);
+
+/* Reduces n (a power of two) partial sums in a fixed pairwise tree: lane i += lane
+ * i + n/2, and so on; lane is overwritten. */
+static inline float quant_lanes_sum(float *lane, int n)
+{
+    int w, i;
+
+    for (w = n / 2; w >= 1; w /= 2)
+        for (i = 0; i < w; i++)
+            lane[i] += lane[i + w];
+    return lane[0];
+}
+
+/* The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K block: bytes 0..3
+ * hold scales 0..3, bytes 4..7 mins 0..3, their top two bits the high bits of
+ * scales/mins 4..7, whose low four bits sit in the nibbles of bytes 8..11. */
+static inline void quant_k4_scale_min(const uint8_t *s, int j, uint8_t *sc, uint8_t *mn)
+{
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *mn = s[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4));
+        *mn = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+    }
+}
+
+/* Per-block float terms of the integer dots. Every ISA computes the exact int32
+ * sums and then calls these in block order, so the float rounding is shared. */
+static inline float quant_term_sym(uint16_t dw, uint16_t da, int32_t isum)
+{
+    return (fp16_to_f32(dw) * fp16_to_f32(da)) * (float)isum;
+}
+
+static inline float quant_term_off(uint16_t dw, uint16_t mw, uint16_t da, int32_t isum,
+                                   int32_t asum)
+{
+    float da_f = fp16_to_f32(da);
+    float t = (fp16_to_f32(dw) * da_f) * (float)isum;
+
+    return t + (fp16_to_f32(mw) * da_f) * (float)asum;
+}
+
+static inline float quant_term_f(float dw, float da, int32_t isum)
+{
+    return (dw * da) * (float)isum;
+}
+
+static inline float quant_term_k(uint16_t dw, uint16_t dminw, float da, int32_t isum, int32_t msum)
+{
+    float t = (fp16_to_f32(dw) * da) * (float)isum;
+
+    return t - (fp16_to_f32(dminw) * da) * (float)msum;
+}
+
+/* sum over sub-blocks of min_j * (sum of the 32 activations of sub-block j). */
+static inline int32_t quant_k4_msum(const uint8_t *scales, const block_q8_K *a)
+{
+    int32_t msum = 0;
+    uint8_t sc, mn;
+    int j;
+
+    for (j = 0; j < 8; j++) {
+        quant_k4_scale_min(scales, j, &sc, &mn);
+        msum += (int32_t)mn * ((int32_t)a->bsums[2 * j] + (int32_t)a->bsums[2 * j + 1]);
+    }
+    return msum;
+}
+
+/* The activation quantizer's clamp and rounding, written the way SIMD max/min
+ * behave (NaN becomes -127) so every ISA gives the same bytes. */
+static inline int8_t quant_round_q8(float v)
+{
+    v = v > -127.0f ? v : -127.0f;
+    v = v < 127.0f ? v : 127.0f;
+    return (int8_t)nearbyintf(v);
+}
+
+#endif
