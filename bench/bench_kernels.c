@@ -31,8 +31,8 @@ typedef struct bench_opts {
     int repeats;
     int json;
     size_t mb;
-    int only_isa;      /* -1: every ISA the CPU runs */
-    int only_type;     /* -1: every type */
+    int only_isa;  /* -1: every ISA the CPU runs */
+    int only_type; /* -1: every type */
 } bench_opts;
 
 typedef struct bench_read_job {
@@ -114,8 +114,8 @@ out:
     return w;
 }
 
-static double bench_best_time(matmul_ctx *mc, const matmul_weight *w, const float *x,
-                              int64_t n_tok, float *y, int repeats, lp_error *err)
+static double bench_best_time(matmul_ctx *mc, const matmul_weight *w, const float *x, int64_t n_tok,
+                              float *y, int repeats, lp_error *err)
 {
     double best = 1e30;
 
@@ -216,9 +216,9 @@ static int bench_one(const bench_opts *o, lp_threadpool *pool, const quant_table
     wd = bench_weights(t, n_out, ref, &bytes);
     wmd = bench_weights(t, BENCH_MM_OUT, ref, &mm_bytes);
     x = lp_alloc_array((size_t)BENCH_N_IN * BENCH_MM_TOK, sizeof *x);
-    y = lp_alloc_array((size_t)(n_out > BENCH_MM_OUT * BENCH_MM_TOK ? n_out
-                                                                    : BENCH_MM_OUT * BENCH_MM_TOK),
-                       sizeof *y);
+    y = lp_alloc_array(
+        (size_t)(n_out > BENCH_MM_OUT * BENCH_MM_TOK ? n_out : BENCH_MM_OUT * BENCH_MM_TOK),
+        sizeof *y);
     matmul_ctx_init(&mc, qt, pool);
     if (!wd || !wmd || !x || !y)
         goto out;
@@ -261,8 +261,8 @@ out:
 
 int bench_kernels(int argc, char **argv)
 {
-    bench_opts o = {.threads = 0, .repeats = 5, .json = 0, .mb = 256, .only_isa = -1,
-                    .only_type = -1};
+    bench_opts o = {
+        .threads = 0, .repeats = 5, .json = 0, .mb = 256, .only_isa = -1, .only_type = -1};
     const quant_table *ref = NULL;
     lp_threadpool *pool = NULL;
     cJSON *root = NULL, *rows;
@@ -291,8 +291,8 @@ int bench_kernels(int argc, char **argv)
     if (!o.json)
         printf("cpu: %s\nthreads: %d  repeats: %d  matvec: %d x (%zu MiB of weights)  "
                "matmat: %d x %d x %d tokens\nread bandwidth: %.2f GB/s\n",
-               cpu, lp_threadpool_size(pool), o.repeats, BENCH_N_IN, o.mb, BENCH_N_IN,
-               BENCH_MM_OUT, BENCH_MM_TOK, read_gbs);
+               cpu, lp_threadpool_size(pool), o.repeats, BENCH_N_IN, o.mb, BENCH_N_IN, BENCH_MM_OUT,
+               BENCH_MM_TOK, read_gbs);
     for (int isa = 0; isa < QUANT_ISA_COUNT; isa++) {
         const quant_table *qt;
         if ((o.only_isa >= 0 && isa != o.only_isa) || !quant_isa_supported((quant_isa)isa))

@@ -11,12 +11,12 @@
 
 struct lp_threadpool {
     int n_threads;
-    pthread_t *workers;     /* n_threads - 1 */
+    pthread_t *workers; /* n_threads - 1 */
     pthread_mutex_t mu;
-    pthread_cond_t wake;    /* signalled when a new run (or shutdown) starts */
-    pthread_cond_t done;    /* signalled when the last worker finishes a run */
-    uint64_t generation;    /* bumped per run, so a worker never runs one run twice */
-    int busy;               /* workers still inside the current run */
+    pthread_cond_t wake; /* signalled when a new run (or shutdown) starts */
+    pthread_cond_t done; /* signalled when the last worker finishes a run */
+    uint64_t generation; /* bumped per run, so a worker never runs one run twice */
+    int busy;            /* workers still inside the current run */
     int quit;
     lp_threadpool_fn fn;
     void *ctx;

@@ -138,8 +138,7 @@ int cmd_logits(int argc, char **argv)
     matmul_ctx_init(&mc, qt, pool);
     for (uint32_t done = 0; done < n;) {
         uint32_t step = n - done < (uint32_t)o.batch ? n - done : (uint32_t)o.batch;
-        if (gemma_forward(m, s, &mc, ids + done, step, logits + (size_t)done * V, 1, &err) !=
-            LP_OK)
+        if (gemma_forward(m, s, &mc, ids + done, step, logits + (size_t)done * V, 1, &err) != LP_OK)
             goto out;
         done += step;
     }

@@ -22,15 +22,15 @@ typedef struct gemma_kv {
 struct gemma_state {
     gemma_state_opts opt;
     uint32_t n_layer;
-    uint32_t pos;             /* tokens in the sequence so far */
-    gemma_kv *kv;             /* [n_layer] */
-    float *x;                 /* [n_batch, n_embd] residual stream */
-    float *h;                 /* [n_batch, n_embd] normed input of a block */
-    float *q, *k, *v;         /* [n_batch, n_head*hd_max], [n_batch, kv_max] x2 */
-    float *att;               /* [n_batch, n_head*hd_max] attention output, heads concatenated */
-    float *o;                 /* [n_batch, n_embd] projection output */
-    float *gate, *up;         /* [n_batch, n_ff] */
-    float *scores;            /* [n_threads, n_ctx] softmax scratch, sized on first use */
+    uint32_t pos;     /* tokens in the sequence so far */
+    gemma_kv *kv;     /* [n_layer] */
+    float *x;         /* [n_batch, n_embd] residual stream */
+    float *h;         /* [n_batch, n_embd] normed input of a block */
+    float *q, *k, *v; /* [n_batch, n_head*hd_max], [n_batch, kv_max] x2 */
+    float *att;       /* [n_batch, n_head*hd_max] attention output, heads concatenated */
+    float *o;         /* [n_batch, n_embd] projection output */
+    float *gate, *up; /* [n_batch, n_ff] */
+    float *scores;    /* [n_threads, n_ctx] softmax scratch, sized on first use */
     uint32_t scores_threads;
     uint64_t kv_bytes, act_bytes;
 };
@@ -272,9 +272,8 @@ static void gemma_attn_item(void *ctx, int64_t item, int thread)
     const uint32_t t = (uint32_t)(item / n_head), h = (uint32_t)(item % n_head);
     const uint32_t p = j->pos0 + t;
     const uint32_t g = h * L->n_kv / n_head; /* consecutive query heads share a KV head */
-    const uint32_t lo = L->sliding && p + 1 > j->m->cfg.sliding_window
-                            ? p + 1 - j->m->cfg.sliding_window
-                            : 0;
+    const uint32_t lo =
+        L->sliding && p + 1 > j->m->cfg.sliding_window ? p + 1 - j->m->cfg.sliding_window : 0;
     const float *q = j->s->q + ((size_t)t * n_head + h) * hd;
     float *out = j->s->att + ((size_t)t * n_head + h) * hd;
     float *sc = j->s->scores + (size_t)thread * j->s->opt.n_ctx;
@@ -309,8 +308,8 @@ static lp_err gemma_check_input(const gemma_model *m, const gemma_state *s, cons
                           n, s->opt.n_ctx);
     for (uint32_t i = 0; i < n; i++)
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= m->cfg.n_vocab)
-            return lp_err_set(err, LP_ERR_INVALID, "token %u: id %d is outside 0..%u", i,
-                              tokens[i], m->cfg.n_vocab - 1);
+            return lp_err_set(err, LP_ERR_INVALID, "token %u: id %d is outside 0..%u", i, tokens[i],
+                              m->cfg.n_vocab - 1);
     return LP_OK;
 }
 
@@ -325,8 +324,8 @@ static lp_err gemma_scores_reserve(gemma_state *s, int n_threads, lp_error *err)
 }
 
 /* One layer over the n tokens of the batch, updating s->x in place. */
-static lp_err gemma_layer_forward(const gemma_model *m, gemma_state *s, matmul_ctx *mc,
-                                  uint32_t l, uint32_t n, lp_error *err)
+static lp_err gemma_layer_forward(const gemma_model *m, gemma_state *s, matmul_ctx *mc, uint32_t l,
+                                  uint32_t n, lp_error *err)
 {
     const gemma_config *c = &m->cfg;
     const gemma_layer *L = &m->layers[l];

@@ -38,8 +38,8 @@ static lp_err load_opt_f32(const gguf_file *f, const char *key, float *v, lp_err
 }
 
 /* A per-layer integer that may be a scalar or an array of n_layer values. */
-static lp_err load_per_layer(const gguf_file *f, const char *key, uint32_t n_layer,
-                             uint32_t *out, lp_error *err)
+static lp_err load_per_layer(const gguf_file *f, const char *key, uint32_t n_layer, uint32_t *out,
+                             lp_error *err)
 {
     const gguf_kv *kv = gguf_find_kv(f, key);
     uint32_t v;
@@ -56,8 +56,8 @@ static lp_err load_per_layer(const gguf_file *f, const char *key, uint32_t n_lay
         for (uint32_t l = 0; l < n_layer; l++) {
             double d = gguf_arr_num(a, l);
             if (d < 1 || d > 65536)
-                return lp_err_set(err, LP_ERR_INVALID, "%s: '%s'[%u] = %g is out of range",
-                                  f->path, key, l, d);
+                return lp_err_set(err, LP_ERR_INVALID, "%s: '%s'[%u] = %g is out of range", f->path,
+                                  key, l, d);
             out[l] = (uint32_t)d;
         }
         return LP_OK;
@@ -73,7 +73,8 @@ static lp_err load_per_layer(const gguf_file *f, const char *key, uint32_t n_lay
 static lp_err load_pattern(const gguf_file *f, gemma_config *c, lp_error *err)
 {
     char key[128];
-    const gguf_kv *kv = gguf_find_kv(f, load_key(key, sizeof key, c, "attention.sliding_window_pattern"));
+    const gguf_kv *kv =
+        gguf_find_kv(f, load_key(key, sizeof key, c, "attention.sliding_window_pattern"));
     uint32_t period = 6;
 
     if (kv && kv->value.type == GGUF_VT_ARRAY) {
@@ -135,15 +136,15 @@ lp_err gemma_config_read(const gguf_file *f, gemma_config *c, lp_error *err)
                           (int)(arch.n > 64 ? 64 : arch.n), arch.p);
     if (load_refuse_unsupported(f, c, err) != LP_OK)
         return err->code;
-#define LOAD_REQ(suffix, dst)                                                                  \
-    do {                                                                                       \
-        if (gguf_get_u32(f, load_key(key, sizeof key, c, suffix), dst, err) != LP_OK)          \
-            return err ? err->code : LP_ERR_INVALID;                                           \
+#define LOAD_REQ(suffix, dst)                                                                      \
+    do {                                                                                           \
+        if (gguf_get_u32(f, load_key(key, sizeof key, c, suffix), dst, err) != LP_OK)              \
+            return err ? err->code : LP_ERR_INVALID;                                               \
     } while (0)
-#define LOAD_OPT(fn, suffix, dst)                                                              \
-    do {                                                                                       \
-        if (fn(f, load_key(key, sizeof key, c, suffix), dst, err) != LP_OK)                    \
-            return err ? err->code : LP_ERR_INVALID;                                           \
+#define LOAD_OPT(fn, suffix, dst)                                                                  \
+    do {                                                                                           \
+        if (fn(f, load_key(key, sizeof key, c, suffix), dst, err) != LP_OK)                        \
+            return err ? err->code : LP_ERR_INVALID;                                               \
     } while (0)
     LOAD_REQ("block_count", &c->n_layer);
     if (c->n_layer == 0 || c->n_layer > GEMMA_MAX_LAYERS)
@@ -241,19 +242,20 @@ static lp_err load_tensor(const gemma_model *m, const gemma_tensor_spec *sp, uin
     gemma_tensor_shape(&m->cfg, sp, layer, ne);
     if (t->n_dims > sp->n_dims || t->ne[0] != ne[0] || t->ne[1] != ne[1] || t->ne[2] != 1 ||
         t->ne[3] != 1)
-        return lp_err_set(err, LP_ERR_INVALID,
-                          "%s: tensor '%s' has shape [%llu, %llu, %llu, %llu], expected [%llu, %llu]",
-                          f->path, name, (unsigned long long)t->ne[0],
-                          (unsigned long long)t->ne[1], (unsigned long long)t->ne[2],
-                          (unsigned long long)t->ne[3], (unsigned long long)ne[0],
-                          (unsigned long long)ne[1]);
+        return lp_err_set(
+            err, LP_ERR_INVALID,
+            "%s: tensor '%s' has shape [%llu, %llu, %llu, %llu], expected [%llu, %llu]", f->path,
+            name, (unsigned long long)t->ne[0], (unsigned long long)t->ne[1],
+            (unsigned long long)t->ne[2], (unsigned long long)t->ne[3], (unsigned long long)ne[0],
+            (unsigned long long)ne[1]);
     ti = tensor_type_get(t->type);
     if (sp->n_dims == 1 && t->type != TENSOR_TYPE_F32)
         return lp_err_set(err, LP_ERR_UNSUPPORTED, "%s: tensor '%s' is %s; 1-D tensors must be F32",
                           f->path, name, tensor_type_name(t->type));
     if (sp->n_dims == 2 && (!ti || !ti->compute || t->type == TENSOR_TYPE_Q8_K))
-        return lp_err_set(err, LP_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which has no kernels",
-                          f->path, name, tensor_type_name(t->type));
+        return lp_err_set(err, LP_ERR_UNSUPPORTED,
+                          "%s: tensor '%s' has type %s, which has no kernels", f->path, name,
+                          tensor_type_name(t->type));
     *out = t;
     return LP_OK;
 }
@@ -337,15 +339,14 @@ static lp_err load_layers_and_rope(gemma_model *m, lp_error *err)
     char key[128];
     gguf_str stype;
 
-    if (load_opt_u32(f, load_key(key, sizeof key, c, "rope.dimension_count"), &n_rot_full,
-                     err) != LP_OK ||
+    if (load_opt_u32(f, load_key(key, sizeof key, c, "rope.dimension_count"), &n_rot_full, err) !=
+            LP_OK ||
         load_opt_u32(f, load_key(key, sizeof key, c, "rope.dimension_count_swa"), &n_rot_swa,
                      err) != LP_OK)
         return err->code;
     if (c->arch == GEMMA_ARCH_GEMMA3)
         n_rot_swa = n_rot_full;
-    if (n_rot_full > c->head_dim || n_rot_swa > c->head_dim_swa || n_rot_full % 2 ||
-        n_rot_swa % 2)
+    if (n_rot_full > c->head_dim || n_rot_swa > c->head_dim_swa || n_rot_full % 2 || n_rot_swa % 2)
         return lp_err_set(err, LP_ERR_INVALID, "%s: rope dimension counts %u/%u exceed head dims",
                           f->path, n_rot_full, n_rot_swa);
     m->rope_scale_full = 1.0f;
@@ -356,8 +357,7 @@ static lp_err load_layers_and_rope(gemma_model *m, lp_error *err)
         if (load_opt_f32(f, "gemma3.rope.scaling.factor", &factor, err) != LP_OK)
             return err->code;
         if (!(factor > 0))
-            return lp_err_set(err, LP_ERR_INVALID, "%s: rope.scaling.factor must be > 0",
-                              f->path);
+            return lp_err_set(err, LP_ERR_INVALID, "%s: rope.scaling.factor must be > 0", f->path);
         m->rope_scale_full = factor;
     }
     m->inv_freq[0] = load_inv_freq(n_rot_swa, c->rope_base_swa, NULL);

@@ -14,7 +14,7 @@
 #include "loupe/engine/gguf.h"
 
 static const char *const gen_presets[] = {"gemma4-tiny", "gemma4-12b", "gemma3-tiny", "gemma3-1b",
-                                           NULL};
+                                          NULL};
 
 const char *const *gen_preset_names(void)
 {
@@ -26,8 +26,7 @@ const char *const *gen_preset_names(void)
 static void gen_pattern_5_1(gemma_config *c, uint32_t kv_swa, uint32_t kv_full)
 {
     for (uint32_t l = 0; l < c->n_layer; l++) {
-        c->is_sliding[l] =
-            (l % 6 != 5) && !(c->arch == GEMMA_ARCH_GEMMA4 && l == c->n_layer - 1);
+        c->is_sliding[l] = (l % 6 != 5) && !(c->arch == GEMMA_ARCH_GEMMA4 && l == c->n_layer - 1);
         c->n_head_kv[l] = c->is_sliding[l] ? kv_swa : kv_full;
     }
 }
@@ -120,11 +119,11 @@ static int gen_file_type(tensor_type t, uint32_t *out)
     }
 }
 
-#define GEN_TRY(expr)                                                                     \
-    do {                                                                                   \
-        lp_err gen_rc_ = (expr);                                                           \
-        if (gen_rc_ != LP_OK)                                                              \
-            return gen_rc_;                                                                \
+#define GEN_TRY(expr)                                                                              \
+    do {                                                                                           \
+        lp_err gen_rc_ = (expr);                                                                   \
+        if (gen_rc_ != LP_OK)                                                                      \
+            return gen_rc_;                                                                        \
     } while (0)
 
 #define GEN_G3 (1u << GEMMA_ARCH_GEMMA3)
@@ -219,11 +218,10 @@ static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const ge
     GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v->tokens,
                                     v->n, err));
     GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_VT_F32, v->scores, v->n, err));
-    GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_VT_I32, v->types, v->n,
-                                err));
+    GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_VT_I32, v->types, v->n, err));
     if (c->arch == GEMMA_ARCH_GEMMA4) /* SentencePiece files merge by score, not by list */
-        GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.merges",
-                                        (const char *const *)v->merges, v->n_merges, err));
+        GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v->merges,
+                                        v->n_merges, err));
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         GEN_TRY(gguf_writer_add_u32(w, ids[i].key, ids[i].value, err));
     GEN_TRY(gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", 1, err));

@@ -9,12 +9,12 @@
 #include "loupe/engine/gemma_arch.h"
 
 typedef struct gen_vocab {
-    char **tokens;    /* n pieces */
-    int32_t *types;   /* GGUF token types: 1 normal, 3 control, 4 user-defined, 6 byte */
+    char **tokens;  /* n pieces */
+    int32_t *types; /* GGUF token types: 1 normal, 3 control, 4 user-defined, 6 byte */
     float *scores;
-    char **merges;    /* n_merges "left right" strings, in rank order */
+    char **merges; /* n_merges "left right" strings, in rank order */
     uint32_t n, n_merges, cap;
-    int spm;          /* Gemma 3: scores carry the merge order */
+    int spm; /* Gemma 3: scores carry the merge order */
 } gen_vocab;
 
 /* Gemma 3 gets its own turn markers and SentencePiece scores (merged pieces score

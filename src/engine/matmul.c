@@ -8,8 +8,8 @@
 
 #include "loupe/base/alloc.h"
 
-#define MATMUL_ROWS 16      /* weight rows per work item */
-#define MATMUL_TOK_TILE 32  /* tokens per pass over an item's rows */
+#define MATMUL_ROWS 16     /* weight rows per work item */
+#define MATMUL_TOK_TILE 32 /* tokens per pass over an item's rows */
 
 typedef struct matmul_job {
     const matmul_weight *w;

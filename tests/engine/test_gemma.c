@@ -1,12 +1,12 @@
 /* Gemma model tests that need no reference: loading the generated tiny model,
  * results independent of thread count and batch size, F16 cache close to F32,
  * clean errors for bad token ids, a full context, and broken or unsupported files. */
+#include <cmocka.h>
+#include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,9 +187,8 @@ static void rewrite(const char *out, const char *drop_tensor, const char *set_ke
         snprintf(name, sizeof name, "%.*s", (int)t->name.n, t->name.p);
         if (drop_tensor && !strcmp(name, drop_tensor))
             continue;
-        assert_int_equal(gguf_writer_add_tensor(w, name, (tensor_type)t->type, t->n_dims, t->ne,
-                                                &err),
-                         LP_OK);
+        assert_int_equal(
+            gguf_writer_add_tensor(w, name, (tensor_type)t->type, t->n_dims, t->ne, &err), LP_OK);
     }
     assert_int_equal(gguf_writer_begin_data(w, &err), LP_OK);
     for (uint64_t i = 0; i < f->n_tensors; i++) {

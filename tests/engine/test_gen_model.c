@@ -1,12 +1,12 @@
 /* Generator tests: the tiny preset carries every 12B feature (spec §5.5), its tensors
  * follow the one table of names and shapes, the same options give the same bytes,
  * and the 12B preset's table gives the 667 tensors of the published file. */
+#include <cmocka.h>
+#include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +63,7 @@ static void test_tiny_has_every_12b_feature(void **state)
     assert_true(gm_u32(f, "gemma4.attention.sliding_window") <= 16);
     assert_int_equal(gm_u32(f, "gemma4.attention.key_length"),
                      2 * gm_u32(f, "gemma4.attention.key_length_swa"));
-    assert_int_equal(gguf_get_arr(f, "gemma4.attention.sliding_window_pattern", &arr, &err),
-                     LP_OK);
+    assert_int_equal(gguf_get_arr(f, "gemma4.attention.sliding_window_pattern", &arr, &err), LP_OK);
     assert_int_equal(arr->v.arr.elem, GGUF_VT_BOOL);
     assert_int_equal(arr->v.arr.count, 6);
     for (uint64_t i = 0; i < 6; i++)

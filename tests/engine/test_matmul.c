@@ -1,12 +1,12 @@
 /* Matmul tests: for every weight type and ISA, results are bit-identical for 1 and
  * 2 threads and for one batch vs token by token, and agree with a double-precision
  * product of the dequantized weights and the activations as the kernel sees them. */
+#include <cmocka.h>
+#include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,8 +26,8 @@ static const tensor_type mm_types[] = {
 
 /* Expected y for weights w (any type) and activations x, computed in double from the
  * scalar dequantization of both (the activations after their own rounding). */
-static void mm_reference(const quant_table *ref, tensor_type t, const uint8_t *w,
-                         size_t w_row, const float *x, double *y, double *scale)
+static void mm_reference(const quant_table *ref, tensor_type t, const uint8_t *w, size_t w_row,
+                         const float *x, double *y, double *scale)
 {
     tensor_type at = ref->k[t].act_type;
     uint64_t a_row = 0;

@@ -11,7 +11,8 @@
 void *lp_alloc(size_t n);
 /* Zeroed array of count elements of size bytes; NULL on failure or on overflow of count*size. */
 void *lp_alloc_array(size_t count, size_t size);
-/* Resizes p to count*size bytes. On failure returns NULL and p stays valid and owned by the caller. */
+/* Resizes p to count*size bytes. On failure returns NULL and p stays valid and owned by the caller.
+ */
 void *lp_alloc_resize(void *p, size_t count, size_t size);
 /* Memory aligned to align (a power of two >= sizeof(void*)); free with lp_alloc_free. */
 void *lp_alloc_aligned(size_t align, size_t n);

@@ -16,12 +16,12 @@
 typedef struct gemma_layer {
     matmul_weight wq, wk, wv; /* wv.data == NULL on k_eq_v layers: V is the raw K projection */
     matmul_weight wo, w_gate, w_up, w_down;
-    const float *attn_norm;      /* [n_embd] */
+    const float *attn_norm;       /* [n_embd] */
     const float *q_norm, *k_norm; /* [head_dim(layer)] */
-    const float *post_attn_norm; /* [n_embd] */
-    const float *ffn_norm;       /* [n_embd] */
-    const float *post_ffw_norm;  /* [n_embd] */
-    float out_scale;             /* layer_output_scale (Gemma 4), 1 for Gemma 3 */
+    const float *post_attn_norm;  /* [n_embd] */
+    const float *ffn_norm;        /* [n_embd] */
+    const float *post_ffw_norm;   /* [n_embd] */
+    float out_scale;              /* layer_output_scale (Gemma 4), 1 for Gemma 3 */
     uint32_t head_dim, n_kv, n_rot;
     float rope_base;
     int sliding;
@@ -53,8 +53,8 @@ void gemma_close(gemma_model *m);
 typedef enum gemma_cache_type { GEMMA_CACHE_F32 = 0, GEMMA_CACHE_F16 = 1 } gemma_cache_type;
 
 typedef struct gemma_state_opts {
-    uint32_t n_ctx;        /* tokens the sequence may hold (<= the model's) */
-    uint32_t n_batch;      /* most tokens per gemma_forward call */
+    uint32_t n_ctx;   /* tokens the sequence may hold (<= the model's) */
+    uint32_t n_batch; /* most tokens per gemma_forward call */
     gemma_cache_type cache_type;
 } gemma_state_opts;
 

@@ -16,27 +16,27 @@ typedef enum gemma_arch { GEMMA_ARCH_GEMMA3 = 0, GEMMA_ARCH_GEMMA4 = 1 } gemma_a
 typedef struct gemma_config {
     gemma_arch arch;
     uint32_t n_layer;
-    uint32_t n_embd;            /* hidden size */
-    uint32_t n_ff;              /* MLP width */
-    uint32_t n_head;            /* query heads (all layers) */
+    uint32_t n_embd; /* hidden size */
+    uint32_t n_ff;   /* MLP width */
+    uint32_t n_head; /* query heads (all layers) */
     uint32_t n_head_kv[GEMMA_MAX_LAYERS];
-    uint32_t head_dim;          /* full layers (gemma3: all layers) */
-    uint32_t head_dim_swa;      /* sliding layers */
+    uint32_t head_dim;     /* full layers (gemma3: all layers) */
+    uint32_t head_dim_swa; /* sliding layers */
     uint32_t n_vocab;
     uint32_t n_ctx_train;
     uint32_t sliding_window;
     uint8_t is_sliding[GEMMA_MAX_LAYERS];
-    int k_eq_v;                 /* gemma4: full layers have no attn_v */
+    int k_eq_v; /* gemma4: full layers have no attn_v */
     float rope_base, rope_base_swa;
     float rms_eps;
-    float final_softcap;        /* 0 = none */
+    float final_softcap; /* 0 = none */
 } gemma_config;
 
 /* Which layers a per-layer tensor exists on. */
 typedef enum gemma_where {
-    GEMMA_GLOBAL = 0,   /* once, not per layer */
+    GEMMA_GLOBAL = 0, /* once, not per layer */
     GEMMA_EVERY_LAYER,
-    GEMMA_V_LAYERS      /* layers that have a V projection (not k_eq_v full layers) */
+    GEMMA_V_LAYERS /* layers that have a V projection (not k_eq_v full layers) */
 } gemma_where;
 
 /* Symbolic dimensions, resolved per layer by gemma_tensor_shape. */
@@ -45,19 +45,19 @@ typedef enum gemma_dim {
     GEMMA_DIM_EMBD,
     GEMMA_DIM_VOCAB,
     GEMMA_DIM_FF,
-    GEMMA_DIM_Q,        /* n_head * head_dim(layer) */
-    GEMMA_DIM_KV,       /* n_head_kv(layer) * head_dim(layer) */
-    GEMMA_DIM_HEAD,     /* head_dim(layer) */
+    GEMMA_DIM_Q,         /* n_head * head_dim(layer) */
+    GEMMA_DIM_KV,        /* n_head_kv(layer) * head_dim(layer) */
+    GEMMA_DIM_HEAD,      /* head_dim(layer) */
     GEMMA_DIM_ROPE_FREQS /* head_dim (full) / 2 */
 } gemma_dim;
 
 typedef struct gemma_tensor_spec {
-    const char *name;   /* printf format with one %u for the layer when per layer */
+    const char *name; /* printf format with one %u for the layer when per layer */
     gemma_where where;
     uint32_t n_dims;
-    gemma_dim ne[2];    /* ggml order: ne[0] = input dim */
-    unsigned archs;     /* bit (1 << gemma_arch) for each architecture that has it */
-    int is_norm;        /* 1-D weight stored F32, near 1 (Gemma 4) or near 0 (Gemma 3 stores w) */
+    gemma_dim ne[2]; /* ggml order: ne[0] = input dim */
+    unsigned archs;  /* bit (1 << gemma_arch) for each architecture that has it */
+    int is_norm;     /* 1-D weight stored F32, near 1 (Gemma 4) or near 0 (Gemma 3 stores w) */
 } gemma_tensor_spec;
 
 /* The table, and its length. */

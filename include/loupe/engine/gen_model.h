@@ -11,8 +11,8 @@
 #include "loupe/engine/quant.h"
 
 typedef struct gen_options {
-    const char *preset;   /* "gemma4-tiny", "gemma4-12b" */
-    tensor_type type;     /* for 2-D matrices; 1-D tensors stay F32 */
+    const char *preset; /* "gemma4-tiny", "gemma4-12b" */
+    tensor_type type;   /* for 2-D matrices; 1-D tensors stay F32 */
     uint64_t seed;
     const char *out_path;
     /* called after each tensor (may be NULL): progress for big presets */

@@ -20,8 +20,8 @@
 
 #define GGUF_DEFAULT_ALIGNMENT 32u
 #define GGUF_MAX_DIMS 4
-#define GGUF_MAX_ARRAY_DEPTH 8   /* nested arrays deeper than this are refused */
-#define GGUF_MAX_NAME 256        /* longest tensor name accepted */
+#define GGUF_MAX_ARRAY_DEPTH 8 /* nested arrays deeper than this are refused */
+#define GGUF_MAX_NAME 256      /* longest tensor name accepted */
 
 typedef enum gguf_vtype {
     GGUF_VT_U8 = 0,
@@ -77,21 +77,21 @@ typedef struct gguf_tensor {
     uint32_t type;              /* a tensor_type the reader knows */
     uint64_t offset;            /* relative to the data section */
     uint64_t n_bytes;
-    const uint8_t *data;        /* borrowed from the map */
+    const uint8_t *data; /* borrowed from the map */
 } gguf_tensor;
 
 typedef struct gguf_file {
-    char *path;            /* owned copy, for messages */
-    lp_fs_map map;         /* owned unless opened from memory */
-    const uint8_t *base;   /* start of the file bytes */
+    char *path;          /* owned copy, for messages */
+    lp_fs_map map;       /* owned unless opened from memory */
+    const uint8_t *base; /* start of the file bytes */
     uint64_t size;
     uint32_t version;
     uint32_t alignment;
-    uint64_t data_offset;  /* start of the data section */
+    uint64_t data_offset; /* start of the data section */
     uint64_t n_kv;
     gguf_kv *kv;
     uint64_t n_tensors;
-    gguf_tensor *tensors;  /* in file order */
+    gguf_tensor *tensors; /* in file order */
     int owns_map;
 } gguf_file;
 
@@ -141,11 +141,11 @@ lp_err gguf_writer_add_str(gguf_writer *w, const char *key, const char *v, lp_er
 /* Array of n fixed-size elements of elem type read from data (host little-endian). */
 lp_err gguf_writer_add_arr(gguf_writer *w, const char *key, gguf_vtype elem, const void *data,
                            uint64_t n, lp_error *err);
-lp_err gguf_writer_add_arr_str(gguf_writer *w, const char *key, const char *const *strs,
-                               uint64_t n, lp_error *err);
+lp_err gguf_writer_add_arr_str(gguf_writer *w, const char *key, const char *const *strs, uint64_t n,
+                               lp_error *err);
 /* Declares the next tensor; its data offset is assigned in order, aligned. */
-lp_err gguf_writer_add_tensor(gguf_writer *w, const char *name, tensor_type type,
-                              uint32_t n_dims, const uint64_t *ne, lp_error *err);
+lp_err gguf_writer_add_tensor(gguf_writer *w, const char *name, tensor_type type, uint32_t n_dims,
+                              const uint64_t *ne, lp_error *err);
 /* Writes header, kvs, tensor infos and the padding before data. */
 lp_err gguf_writer_begin_data(gguf_writer *w, lp_error *err);
 /* Appends the bytes of the next declared tensor; n must equal its size. May be called

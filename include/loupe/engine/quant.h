@@ -32,7 +32,7 @@ typedef struct quant_kernels {
 
 typedef struct quant_table {
     quant_isa isa;
-    const char *name;     /* "scalar", "avx2", "avx512", "avx512vnni" */
+    const char *name;                   /* "scalar", "avx2", "avx512", "avx512vnni" */
     quant_kernels k[TENSOR_TYPE_COUNT]; /* all-NULL entries for types without kernels */
 } quant_table;
 

@@ -38,10 +38,10 @@ typedef enum tensor_type {
 /* Static facts about one type. A type the reader knows but the engine cannot
  * compute with (e.g. Q2_K) has compute == 0: `inspect` shows it, the model refuses it. */
 typedef struct tensor_type_info {
-    const char *name;  /* GGUF spelling: "F32", "Q4_K", ... */
-    uint32_t block;    /* values per block along ne0 */
-    uint32_t bytes;    /* bytes per block */
-    int compute;       /* dequantize/quantize/dot kernels exist */
+    const char *name; /* GGUF spelling: "F32", "Q4_K", ... */
+    uint32_t block;   /* values per block along ne0 */
+    uint32_t bytes;   /* bytes per block */
+    int compute;      /* dequantize/quantize/dot kernels exist */
 } tensor_type_info;
 
 /* NULL for ids that are not (or no longer) ggml types. */
