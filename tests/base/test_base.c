@@ -1,10 +1,11 @@
 /* Unit tests of the base layer: error context, allocation and failure injection,
  * files (map, capped read, atomic write), number parsing, the RNG and the pool. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,12 +1,13 @@
 /* Gemma model tests that need no reference: loading the generated tiny model,
  * results independent of thread count and batch size, F16 cache close to F32,
  * clean errors for bad token ids, a full context, and broken or unsupported files. */
-#include <cmocka.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,12 +1,13 @@
 /* Generator tests: the tiny preset carries every 12B feature (spec §5.5), its tensors
  * follow the one table of names and shapes, the same options give the same bytes,
  * and the 12B preset's table gives the 667 tensors of the published file. */
-#include <cmocka.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,12 +1,13 @@
 /* Matmul tests: for every weight type and ISA, results are bit-identical for 1 and
  * 2 threads and for one batch vs token by token, and agree with a double-precision
  * product of the dequantized weights and the activations as the kernel sees them. */
-#include <cmocka.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <string.h>
 

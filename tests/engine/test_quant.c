@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
