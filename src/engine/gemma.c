@@ -77,19 +77,18 @@ static uint32_t gemma_max_u32(uint32_t a, uint32_t b)
 
 /* ---- state --------------------------------------------------------------------------- */
 
-static uint32_t gemma_kv_cap(const gemma_model *m, uint32_t l, const gemma_state_opts *o)
+static uint32_t gemma_kv_cap(const gemma_config *c, uint32_t l, const gemma_state_opts *o)
 {
-    if (m->layers[l].sliding) {
-        uint64_t ring = (uint64_t)m->cfg.sliding_window + o->n_batch - 1;
+    if (c->is_sliding[l]) {
+        uint64_t ring = (uint64_t)c->sliding_window + o->n_batch - 1;
         return ring < o->n_ctx ? (uint32_t)ring : o->n_ctx;
     }
     return o->n_ctx;
 }
 
-lp_err gemma_state_plan(const gemma_model *m, const gemma_state_opts *o, uint64_t *kv_bytes,
+lp_err gemma_state_plan(const gemma_config *c, const gemma_state_opts *o, uint64_t *kv_bytes,
                         uint64_t *act_bytes, lp_error *err)
 {
-    const gemma_config *c = &m->cfg;
     uint64_t kv = 0, hd_max = gemma_max_u32(c->head_dim, c->head_dim_swa), kv_max = 0, per_tok;
     uint64_t elem = o->cache_type == GEMMA_CACHE_F16 ? 2 : 4;
 
@@ -100,8 +99,9 @@ lp_err gemma_state_plan(const gemma_model *m, const gemma_state_opts *o, uint64_
     if (o->n_batch == 0 || o->n_batch > 65536)
         return lp_err_set(err, LP_ERR_USAGE, "batch: %u is outside 1..65536", o->n_batch);
     for (uint32_t l = 0; l < c->n_layer; l++) {
-        uint64_t stride = (uint64_t)m->layers[l].n_kv * m->layers[l].head_dim;
-        kv += 2 * stride * gemma_kv_cap(m, l, o) * elem;
+        /* k_eq_v layers cache V too: it is rms(raw K), not K itself */
+        uint64_t stride = (uint64_t)c->n_head_kv[l] * gemma_layer_head_dim(c, l);
+        kv += 2 * stride * gemma_kv_cap(c, l, o) * elem;
         kv_max = stride > kv_max ? stride : kv_max;
     }
     per_tok = 3ull * c->n_embd + 2ull * c->n_head * hd_max + 2 * kv_max + 2ull * c->n_ff;
@@ -124,7 +124,7 @@ lp_err gemma_state_open(const gemma_model *m, const gemma_state_opts *o, gemma_s
     if (!s)
         return lp_err_set(err, LP_ERR_NOMEM, "state: out of memory");
     s->opt = *o;
-    rc = gemma_state_plan(m, o, &s->kv_bytes, &s->act_bytes, err);
+    rc = gemma_state_plan(c, o, &s->kv_bytes, &s->act_bytes, err);
     if (rc != LP_OK)
         goto fail;
     s->kv = lp_alloc_array(c->n_layer, sizeof *s->kv);
@@ -133,7 +133,7 @@ lp_err gemma_state_open(const gemma_model *m, const gemma_state_opts *o, gemma_s
     s->n_layer = c->n_layer;
     for (uint32_t l = 0; l < c->n_layer; l++) {
         gemma_kv *kv = &s->kv[l];
-        kv->cap = gemma_kv_cap(m, l, o);
+        kv->cap = gemma_kv_cap(c, l, o);
         kv->stride = m->layers[l].n_kv * m->layers[l].head_dim;
         kv_max = kv->stride > kv_max ? kv->stride : kv_max;
         kv->k = lp_alloc_array((size_t)kv->cap * kv->stride, elem);

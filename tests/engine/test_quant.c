@@ -10,7 +10,6 @@
 
 #include <cmocka.h>
 
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

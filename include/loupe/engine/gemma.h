@@ -67,8 +67,9 @@ lp_err gemma_state_open(const gemma_model *m, const gemma_state_opts *o, gemma_s
 void gemma_state_close(gemma_state *s);
 /* Bytes the state holds (KV cache + activations), for planning and reporting. */
 uint64_t gemma_state_bytes(const gemma_state *s);
-/* Bytes a state with these options would need, without allocating. */
-lp_err gemma_state_plan(const gemma_model *m, const gemma_state_opts *o, uint64_t *kv_bytes,
+/* Bytes a state with these options would need, without allocating: the one memory
+ * plan, used by gemma_state_open and by `inspect` (from the config alone). */
+lp_err gemma_state_plan(const gemma_config *c, const gemma_state_opts *o, uint64_t *kv_bytes,
                         uint64_t *act_bytes, lp_error *err);
 /* Tokens already in the sequence. */
 uint32_t gemma_state_pos(const gemma_state *s);
