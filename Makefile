@@ -33,7 +33,12 @@ style:
 check: build
 	ctest --test-dir $(BUILD) -L unit --output-on-failure -j$(JOBS)
 
-test: deps style build asan
+# The tokenizer parity test runs the real Gemma vocabulary's JavaScript tokenizer.
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
+
+test: deps style build asan node_modules
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ctest --test-dir $(ASAN_BUILD) -L sanitize --output-on-failure -j$(JOBS)
@@ -47,4 +52,4 @@ fuzz: deps
 	$(FUZZ_BUILD)/tests/fuzz_gguf -max_total_time=$(FUZZ_TIME) $(FUZZ_BUILD)/corpus/gguf tests/fuzz/corpus/gguf
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) node_modules

@@ -8,6 +8,8 @@
 static const cmd_entry cmd_table[] = {
     {"inspect", cmd_inspect, "show a GGUF file's metadata, tensors and memory needs"},
     {"gen-model", cmd_gen_model, "write a random-weight Gemma model for tests and benchmarks"},
+    {"tokenize", cmd_tokenize, "encode text with a model's tokenizer and print the ids"},
+    {"run", cmd_run, "one user turn through a model, the answer streamed to stdout"},
     {"logits", cmd_logits, "run token ids through a model and write every position's logits"},
     {"bench", cmd_bench, "benchmarks: kernels"},
 };

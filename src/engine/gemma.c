@@ -195,6 +195,16 @@ uint32_t gemma_state_pos(const gemma_state *s)
     return s->pos;
 }
 
+uint32_t gemma_state_ctx(const gemma_state *s)
+{
+    return s->opt.n_ctx;
+}
+
+uint32_t gemma_state_batch(const gemma_state *s)
+{
+    return s->opt.n_batch;
+}
+
 void gemma_state_reset(gemma_state *s)
 {
     s->pos = 0;

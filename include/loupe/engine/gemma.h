@@ -71,8 +71,10 @@ uint64_t gemma_state_bytes(const gemma_state *s);
  * plan, used by gemma_state_open and by `inspect` (from the config alone). */
 lp_err gemma_state_plan(const gemma_config *c, const gemma_state_opts *o, uint64_t *kv_bytes,
                         uint64_t *act_bytes, lp_error *err);
-/* Tokens already in the sequence. */
+/* Tokens already in the sequence; the context and batch it was opened with. */
 uint32_t gemma_state_pos(const gemma_state *s);
+uint32_t gemma_state_ctx(const gemma_state *s);
+uint32_t gemma_state_batch(const gemma_state *s);
 void gemma_state_reset(gemma_state *s);
 
 /* Runs n tokens (n <= n_batch) at the next positions. If logits is non-NULL it gets

@@ -1,0 +1,43 @@
+/* Text generation: prefill a prompt in batches, then sample and decode one token at a
+ * time until a stop token, a stop string or the token budget, streaming the UTF-8 text
+ * out as it completes. The loop the CLI's `run` and the local backend share. */
+#ifndef LOUPE_ENGINE_GENERATE_H
+#define LOUPE_ENGINE_GENERATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loupe/base/err.h"
+#include "loupe/engine/gemma.h"
+#include "loupe/engine/sampler.h"
+#include "loupe/engine/tokenizer.h"
+
+#define GENERATE_MAX_STOPS 16
+#define GENERATE_STOP_MAX 256 /* bytes of one stop string */
+
+typedef struct generate_opts {
+    uint32_t max_tokens;
+    const int32_t *stop_ids; /* tokens that end generation (not emitted) */
+    size_t n_stop_ids;
+    const char *const *stop_strs; /* texts that end generation (not emitted) */
+    size_t n_stop_strs;
+    /* receives text as it completes; a non-zero return cancels (LP_OK, stats.cancelled) */
+    int (*on_text)(void *ctx, const char *s, size_t n);
+    void *ctx;
+    /* called after each prefill batch with tokens done and total (may be NULL) */
+    void (*on_prefill)(void *ctx, size_t done, size_t total);
+} generate_opts;
+
+typedef struct generate_stats {
+    size_t n_prompt, n_gen;
+    double prefill_s, decode_s;
+    int stopped_by_token, stopped_by_string, cancelled, hit_max;
+} generate_stats;
+
+/* Runs prompt (appended at the state's position) and generates. s must have room for
+ * prompt + max_tokens, else LP_ERR_LIMIT before any work. */
+lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const tokenizer *t,
+                    sampler *smp, const int32_t *prompt, size_t n_prompt, const generate_opts *o,
+                    generate_stats *stats, lp_error *err);
+
+#endif

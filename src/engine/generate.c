@@ -1,0 +1,173 @@
+/* Generation loop. Stop strings are found in the decoded text; the last
+ * (longest stop - 1) bytes are held back so a stop string split over several tokens
+ * is never half-emitted. */
+#include "loupe/engine/generate.h"
+
+#include <string.h>
+
+#include "loupe/base/alloc.h"
+#include "loupe/base/clock.h"
+
+#define GENERATE_TEXT_MAX (16u << 20)
+
+typedef struct generate_text {
+    char *buf;
+    size_t n, cap, emitted;
+    size_t hold; /* bytes kept back for stop strings */
+} generate_text;
+
+static lp_err generate_append(generate_text *g, const char *s, size_t n, lp_error *err)
+{
+    if (g->n + n > g->cap) {
+        size_t cap = g->cap ? g->cap : 4096;
+        char *p;
+        while (cap < g->n + n)
+            cap *= 2;
+        if (cap > GENERATE_TEXT_MAX)
+            return lp_err_set(err, LP_ERR_LIMIT, "generate: output over %u bytes",
+                              GENERATE_TEXT_MAX);
+        p = lp_alloc_resize(g->buf, cap, 1);
+        if (!p)
+            return lp_err_set(err, LP_ERR_NOMEM, "generate: out of memory");
+        g->buf = p;
+        g->cap = cap;
+    }
+    memcpy(g->buf + g->n, s, n);
+    g->n += n;
+    return LP_OK;
+}
+
+/* Index of the first stop string in the text, or -1. Searches only the region new text
+ * could complete. */
+static long generate_find_stop(const generate_text *g, const generate_opts *o, size_t from)
+{
+    long best = -1;
+
+    for (size_t i = 0; i < o->n_stop_strs; i++) {
+        size_t k = strlen(o->stop_strs[i]);
+        size_t start = from > k ? from - k : 0;
+        for (size_t p = start; k > 0 && p + k <= g->n; p++)
+            if (!memcmp(g->buf + p, o->stop_strs[i], k) && (best < 0 || (long)p < best)) {
+                best = (long)p;
+                break;
+            }
+    }
+    return best;
+}
+
+static int generate_emit(generate_text *g, const generate_opts *o, size_t upto)
+{
+    int rc = 0;
+
+    if (upto > g->emitted && o->on_text)
+        rc = o->on_text(o->ctx, g->buf + g->emitted, upto - g->emitted);
+    if (upto > g->emitted)
+        g->emitted = upto;
+    return rc;
+}
+
+static lp_err generate_prefill(const gemma_model *m, gemma_state *s, matmul_ctx *mc,
+                               const int32_t *prompt, size_t n, const generate_opts *o,
+                               float *logits, lp_error *err)
+{
+    uint32_t batch = gemma_state_batch(s);
+
+    for (size_t done = 0; done < n;) {
+        uint32_t k = n - done < batch ? (uint32_t)(n - done) : batch;
+        lp_err rc =
+            gemma_forward(m, s, mc, prompt + done, k, done + k == n ? logits : NULL, 0, err);
+        if (rc != LP_OK)
+            return rc;
+        done += k;
+        if (o->on_prefill)
+            o->on_prefill(o->ctx, done, n);
+    }
+    return LP_OK;
+}
+
+lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const tokenizer *t,
+                    sampler *smp, const int32_t *prompt, size_t n_prompt, const generate_opts *o,
+                    generate_stats *stats, lp_error *err)
+{
+    generate_text g = {NULL, 0, 0, 0, 0};
+    tokenizer_stream ts;
+    float *logits = NULL;
+    char piece[TOKENIZER_STREAM_OUT_MAX];
+    double t0;
+    lp_err rc = LP_OK;
+
+    memset(stats, 0, sizeof *stats);
+    stats->n_prompt = n_prompt;
+    if (n_prompt == 0)
+        return lp_err_set(err, LP_ERR_USAGE, "generate: empty prompt");
+    if ((uint64_t)gemma_state_pos(s) + n_prompt + o->max_tokens > gemma_state_ctx(s))
+        return lp_err_set(err, LP_ERR_LIMIT,
+                          "context: %zu prompt tokens + %u to generate exceed the context of %u",
+                          n_prompt, o->max_tokens, gemma_state_ctx(s));
+    if (o->n_stop_strs > GENERATE_MAX_STOPS)
+        return lp_err_set(err, LP_ERR_USAGE, "generate: more than %d stop strings",
+                          GENERATE_MAX_STOPS);
+    for (size_t i = 0; i < o->n_stop_strs; i++) {
+        size_t k = strlen(o->stop_strs[i]);
+        if (k == 0 || k > GENERATE_STOP_MAX)
+            return lp_err_set(err, LP_ERR_USAGE, "generate: stop string %zu is empty or over %d", i,
+                              GENERATE_STOP_MAX);
+        g.hold = k - 1 > g.hold ? k - 1 : g.hold;
+    }
+    logits = lp_alloc_array(m->cfg.n_vocab, sizeof *logits);
+    if (!logits)
+        return lp_err_set(err, LP_ERR_NOMEM, "generate: out of memory");
+    for (size_t i = 0; i < n_prompt; i++)
+        sampler_accept(smp, prompt[i]);
+    t0 = lp_clock_now();
+    rc = generate_prefill(m, s, mc, prompt, n_prompt, o, logits, err);
+    stats->prefill_s = lp_clock_now() - t0;
+    tokenizer_stream_init(&ts, t, 0);
+    t0 = lp_clock_now();
+    while (rc == LP_OK && stats->n_gen < o->max_tokens) {
+        int32_t id;
+        size_t k = 0, before = g.n;
+        int stop = 0;
+        long at;
+
+        rc = sampler_sample(smp, logits, NULL, NULL, &id, err);
+        if (rc != LP_OK)
+            break;
+        for (size_t i = 0; i < o->n_stop_ids; i++)
+            stop |= o->stop_ids[i] == id;
+        if (stop) {
+            stats->stopped_by_token = 1;
+            break;
+        }
+        stats->n_gen++;
+        sampler_accept(smp, id);
+        rc = tokenizer_stream_feed(&ts, id, piece, sizeof piece, &k, err);
+        if (rc == LP_OK)
+            rc = generate_append(&g, piece, k, err);
+        if (rc != LP_OK)
+            break;
+        at = generate_find_stop(&g, o, before);
+        if (at >= 0) {
+            g.n = (size_t)at;
+            stats->stopped_by_string = 1;
+            break;
+        }
+        if (generate_emit(&g, o, g.n > g.hold ? g.n - g.hold : 0)) {
+            stats->cancelled = 1;
+            break;
+        }
+        if (stats->n_gen < o->max_tokens)
+            rc = gemma_forward(m, s, mc, &id, 1, logits, 0, err);
+    }
+    stats->decode_s = lp_clock_now() - t0;
+    stats->hit_max = rc == LP_OK && stats->n_gen >= o->max_tokens;
+    if (rc == LP_OK && !stats->cancelled) {
+        size_t k = stats->stopped_by_string ? 0 : tokenizer_stream_flush(&ts, piece, sizeof piece);
+        rc = generate_append(&g, piece, k, err);
+        if (rc == LP_OK)
+            stats->cancelled = generate_emit(&g, o, g.n) != 0;
+    }
+    lp_alloc_free(g.buf);
+    lp_alloc_free(logits);
+    return rc;
+}
