@@ -9,7 +9,8 @@
 
 static void cmd_gen_usage(FILE *out)
 {
-    fprintf(out, "usage: loupe gen-model --preset P [--type T] [--seed S] -o FILE.gguf\n"
+    fprintf(out, "usage: loupe gen-model --preset P [--type T] [--seed S] [--tokenizer FILE.json]\n"
+                 "                       -o FILE.gguf\n"
                  "  presets: ");
     for (const char *const *p = gen_preset_names(); *p; p++)
         fprintf(out, "%s%s", *p, p[1] ? ", " : "\n");
@@ -27,7 +28,11 @@ static void cmd_gen_progress(void *ctx, const char *name, uint32_t index, uint32
 
 int cmd_gen_model(int argc, char **argv)
 {
-    gen_options o = {.preset = NULL, .type = TENSOR_TYPE_F32, .seed = 1, .out_path = NULL};
+    gen_options o = {.preset = NULL,
+                     .type = TENSOR_TYPE_F32,
+                     .seed = 1,
+                     .out_path = NULL,
+                     .tokenizer_json = NULL};
     const quant_table *qt;
     lp_error err;
 
@@ -56,7 +61,9 @@ int cmd_gen_model(int argc, char **argv)
                 fprintf(stderr, "loupe gen-model: %s\n", err.msg);
                 return CMD_EXIT_USAGE;
             }
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
+        } else if (!strcmp(a, "--tokenizer"))
+            o.tokenizer_json = v;
+        else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
             o.out_path = v;
         else {
             fprintf(stderr, "loupe gen-model: unknown option '%s'\n", a);

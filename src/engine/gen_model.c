@@ -195,16 +195,8 @@ static lp_err gen_write_hparams(gguf_writer *w, const gemma_config *c, lp_error 
 }
 
 static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const gen_options *o,
-                                 const gen_vocab *v, lp_error *err)
+                                 const tokenizer_vocab *v, lp_error *err)
 {
-    const struct {
-        const char *key;
-        uint32_t value;
-    } ids[] = {
-        {"tokenizer.ggml.bos_token_id", 2},     {"tokenizer.ggml.eos_token_id", 1},
-        {"tokenizer.ggml.unknown_token_id", 3}, {"tokenizer.ggml.padding_token_id", 0},
-        {"tokenizer.ggml.mask_token_id", 4},
-    };
     uint32_t ftype;
 
     GEN_TRY(gguf_writer_add_str(w, "general.architecture", gemma_arch_name(c->arch), err));
@@ -213,19 +205,32 @@ static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const ge
     if (gen_file_type(o->type, &ftype))
         GEN_TRY(gguf_writer_add_u32(w, "general.file_type", ftype, err));
     GEN_TRY(gguf_writer_add_u32(w, "general.quantization_version", 2, err));
-    GEN_TRY(gguf_writer_add_str(w, "tokenizer.ggml.model",
-                                c->arch == GEMMA_ARCH_GEMMA4 ? "gemma4" : "llama", err));
-    GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)v->tokens,
-                                    v->n, err));
-    GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.scores", GGUF_VT_F32, v->scores, v->n, err));
-    GEN_TRY(gguf_writer_add_arr(w, "tokenizer.ggml.token_type", GGUF_VT_I32, v->types, v->n, err));
-    if (c->arch == GEMMA_ARCH_GEMMA4) /* SentencePiece files merge by score, not by list */
-        GEN_TRY(gguf_writer_add_arr_str(w, "tokenizer.ggml.merges", (const char *const *)v->merges,
-                                        v->n_merges, err));
-    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
-        GEN_TRY(gguf_writer_add_u32(w, ids[i].key, ids[i].value, err));
-    GEN_TRY(gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", 1, err));
-    GEN_TRY(gguf_writer_add_bool(w, "tokenizer.ggml.add_space_prefix", 0, err));
+    return tokenizer_write_gguf(w, v, err);
+}
+
+/* The built-in vocabulary, or a tokenizer.json converted for the architecture; the
+ * model's vocabulary size follows the tokenizer's. */
+static lp_err gen_vocab_load(const gen_options *o, gemma_config *c, tokenizer_vocab *v,
+                             lp_error *err)
+{
+    tokenizer *check = NULL;
+    lp_err rc;
+
+    if (!o->tokenizer_json)
+        return gen_vocab_build(c->n_vocab, c->arch, v, err);
+    if (c->arch != GEMMA_ARCH_GEMMA4)
+        return lp_err_set(err, LP_ERR_UNSUPPORTED,
+                          "--tokenizer: a tokenizer.json has no SentencePiece scores; only "
+                          "gemma4 presets take one");
+    rc = tokenizer_json_read(o->tokenizer_json, TOKENIZER_JSON_GEMMA4, v, err);
+    if (rc == LP_OK)
+        rc = tokenizer_open_vocab(v, &check, err); /* refuse what the engine could not load */
+    tokenizer_close(check);
+    if (rc != LP_OK) {
+        tokenizer_vocab_free(v);
+        return rc;
+    }
+    c->n_vocab = v->n;
     return LP_OK;
 }
 
@@ -352,7 +357,7 @@ lp_err gen_model_write(const gen_options *o, const quant_table *qt, lp_error *er
     const tensor_type_info *ti = tensor_type_get(o->type);
     gguf_writer *w = NULL;
     gen_tensor *ts = NULL;
-    gen_vocab vocab;
+    tokenizer_vocab vocab;
     gemma_config c;
     uint32_t n = 0;
     uint64_t max_in = 0;
@@ -365,8 +370,8 @@ lp_err gen_model_write(const gen_options *o, const quant_table *qt, lp_error *er
         return lp_err_set(err, LP_ERR_UNSUPPORTED, "type: %s cannot be generated",
                           tensor_type_name(o->type));
     GEN_TRY(gen_preset_config(o->preset, &c, err));
-    GEN_TRY(gen_plan(&c, o->type, &ts, &n, err));
-    rc = gen_vocab_build(c.n_vocab, c.arch, &vocab, err);
+    GEN_TRY(gen_vocab_load(o, &c, &vocab, err));
+    rc = gen_plan(&c, o->type, &ts, &n, err);
     if (rc != LP_OK)
         goto fail;
     for (uint32_t i = 0; i < n; i++)
@@ -404,7 +409,7 @@ fail:
     gguf_writer_free(w);
     lp_alloc_free(qrow);
     lp_alloc_free(row);
-    gen_vocab_free(&vocab);
+    tokenizer_vocab_free(&vocab);
     lp_alloc_free(ts);
     return rc;
 }

@@ -71,18 +71,27 @@ static const char *const gen_words[] = {
     GEN_SP "JSON",
 };
 
-static int gen_vocab_find(const gen_vocab *v, const char *s)
+/* The vocabulary being built, with the room it has and whether scores carry merges. */
+typedef struct gen_vocab {
+    tokenizer_vocab *v;
+    uint32_t cap;
+    int spm;
+} gen_vocab;
+
+static int gen_vocab_find(const gen_vocab *g, const char *s)
 {
-    for (uint32_t i = 0; i < v->n; i++)
-        if (!strcmp(v->tokens[i], s))
+    for (uint32_t i = 0; i < g->v->n; i++)
+        if (!strcmp(g->v->tokens[i], s))
             return (int)i;
     return -1;
 }
 
-static lp_err gen_vocab_push(gen_vocab *v, const char *s, int32_t type, lp_error *err)
+static lp_err gen_vocab_push(gen_vocab *g, const char *s, int32_t type, lp_error *err)
 {
-    if (v->n >= v->cap)
-        return lp_err_set(err, LP_ERR_LIMIT, "vocabulary: more than %u pieces", v->cap);
+    tokenizer_vocab *v = g->v;
+
+    if (v->n >= g->cap)
+        return lp_err_set(err, LP_ERR_LIMIT, "vocabulary: more than %u pieces", g->cap);
     v->tokens[v->n] = lp_alloc_strdup(s);
     if (!v->tokens[v->n])
         return lp_err_set(err, LP_ERR_NOMEM, "vocabulary: out of memory");
@@ -92,12 +101,13 @@ static lp_err gen_vocab_push(gen_vocab *v, const char *s, int32_t type, lp_error
     return LP_OK;
 }
 
-static lp_err gen_vocab_merge(gen_vocab *v, const char *a, const char *b, lp_error *err)
+static lp_err gen_vocab_merge(gen_vocab *g, const char *a, const char *b, lp_error *err)
 {
+    tokenizer_vocab *v = g->v;
     size_t na = strlen(a), nb = strlen(b);
     char *m;
 
-    if (v->n_merges >= v->cap)
+    if (v->n_merges >= g->cap)
         return lp_err_set(err, LP_ERR_LIMIT, "vocabulary: too many merges");
     m = lp_alloc(na + nb + 2);
     if (!m)
@@ -117,8 +127,9 @@ static size_t gen_utf8_len(const char *s)
 }
 
 /* Adds every left-to-right prefix of word as a merged piece (prefix + next char). */
-static lp_err gen_vocab_word(gen_vocab *v, const char *word, uint32_t limit, lp_error *err)
+static lp_err gen_vocab_word(gen_vocab *g, const char *word, uint32_t limit, lp_error *err)
 {
+    tokenizer_vocab *v = g->v;
     char piece[GEN_PIECE_MAX], ch[8];
     size_t len = gen_utf8_len(word), wl = strlen(word);
 
@@ -131,11 +142,11 @@ static lp_err gen_vocab_word(gen_vocab *v, const char *word, uint32_t limit, lp_
         ch[cl] = '\0';
         memcpy(next, word, len + cl);
         next[len + cl] = '\0';
-        if (gen_vocab_find(v, next) < 0) {
-            if (gen_vocab_merge(v, piece, ch, err) != LP_OK ||
-                gen_vocab_push(v, next, GEN_TT_NORMAL, err) != LP_OK)
+        if (gen_vocab_find(g, next) < 0) {
+            if (gen_vocab_merge(g, piece, ch, err) != LP_OK ||
+                gen_vocab_push(g, next, GEN_TT_NORMAL, err) != LP_OK)
                 return err ? err->code : LP_ERR_NOMEM;
-            if (v->spm) /* SentencePiece merges the highest-scoring piece first */
+            if (g->spm) /* SentencePiece merges the highest-scoring piece first */
                 v->scores[v->n - 1] = -(float)(v->n_merges - 1);
         }
         memcpy(piece, next, len + cl + 1);
@@ -144,13 +155,20 @@ static lp_err gen_vocab_word(gen_vocab *v, const char *word, uint32_t limit, lp_
     return LP_OK;
 }
 
-lp_err gen_vocab_build(uint32_t n_vocab, gemma_arch arch, gen_vocab *v, lp_error *err)
+lp_err gen_vocab_build(uint32_t n_vocab, gemma_arch arch, tokenizer_vocab *v, lp_error *err)
 {
+    gen_vocab g = {v, n_vocab, arch == GEMMA_ARCH_GEMMA3};
     char buf[32];
 
     memset(v, 0, sizeof *v);
-    v->cap = n_vocab;
-    v->spm = arch == GEMMA_ARCH_GEMMA3;
+    snprintf(v->model, sizeof v->model, "%s", g.spm ? "llama" : "gemma4");
+    v->bos = 2;
+    v->eos = 1;
+    v->unk = 3;
+    v->pad = 0;
+    v->mask = 4;
+    v->add_bos = 1;
+    v->add_space_prefix = 0;
     v->tokens = lp_alloc_array(n_vocab, sizeof *v->tokens);
     v->types = lp_alloc_array(n_vocab, sizeof *v->types);
     v->scores = lp_alloc_array(n_vocab, sizeof *v->scores);
@@ -165,52 +183,39 @@ lp_err gen_vocab_build(uint32_t n_vocab, gemma_arch arch, gen_vocab *v, lp_error
             s = "<start_of_turn>";
         else if (arch == GEMMA_ARCH_GEMMA3 && !strcmp(s, "<turn|>"))
             s = "<end_of_turn>";
-        if (gen_vocab_push(v, s, gen_specials[i].type, err) != LP_OK)
+        if (gen_vocab_push(&g, s, gen_specials[i].type, err) != LP_OK)
             goto fail;
     }
     /* newline runs are single tokens in Gemma's vocabulary (spec §4.1) */
     for (int run = 1; run <= 4; run++) {
         memset(buf, '\n', (size_t)run);
         buf[run] = '\0';
-        if (gen_vocab_push(v, buf, GEN_TT_NORMAL, err) != LP_OK)
+        if (gen_vocab_push(&g, buf, GEN_TT_NORMAL, err) != LP_OK)
             goto fail;
     }
     for (int b = 0; b < 256; b++) {
         snprintf(buf, sizeof buf, "<0x%02X>", b);
-        if (gen_vocab_push(v, buf, GEN_TT_BYTE, err) != LP_OK)
+        if (gen_vocab_push(&g, buf, GEN_TT_BYTE, err) != LP_OK)
             goto fail;
     }
-    if (gen_vocab_push(v, "\xe2\x96\x81", GEN_TT_NORMAL, err) != LP_OK)
+    if (gen_vocab_push(&g, "\xe2\x96\x81", GEN_TT_NORMAL, err) != LP_OK)
         goto fail;
     for (int c = 0x21; c < 0x7f; c++) {
         buf[0] = (char)c;
         buf[1] = '\0';
-        if (gen_vocab_push(v, buf, GEN_TT_NORMAL, err) != LP_OK)
+        if (gen_vocab_push(&g, buf, GEN_TT_NORMAL, err) != LP_OK)
             goto fail;
     }
     for (size_t i = 0; i < sizeof gen_words / sizeof gen_words[0]; i++)
-        if (gen_vocab_word(v, gen_words[i], n_vocab, err) != LP_OK)
+        if (gen_vocab_word(&g, gen_words[i], n_vocab, err) != LP_OK)
             goto fail;
     for (uint32_t u = 0; v->n < n_vocab; u++) {
         snprintf(buf, sizeof buf, "<unused%u>", u);
-        if (gen_vocab_push(v, buf, GEN_TT_NORMAL, err) != LP_OK)
+        if (gen_vocab_push(&g, buf, GEN_TT_NORMAL, err) != LP_OK)
             goto fail;
     }
     return LP_OK;
 fail:
-    gen_vocab_free(v);
+    tokenizer_vocab_free(v);
     return err ? err->code : LP_ERR_NOMEM;
-}
-
-void gen_vocab_free(gen_vocab *v)
-{
-    for (uint32_t i = 0; v->tokens && i < v->n; i++)
-        lp_alloc_free(v->tokens[i]);
-    for (uint32_t i = 0; v->merges && i < v->n_merges; i++)
-        lp_alloc_free(v->merges[i]);
-    lp_alloc_free(v->tokens);
-    lp_alloc_free(v->types);
-    lp_alloc_free(v->scores);
-    lp_alloc_free(v->merges);
-    memset(v, 0, sizeof *v);
 }

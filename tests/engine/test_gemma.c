@@ -25,7 +25,8 @@ static int setup_tiny(void **state)
 {
     const char *dir = getenv("LOUPE_TEST_TMP");
     const quant_table *qt;
-    gen_options o = {"gemma4-tiny", TENSOR_TYPE_F32, 1, tiny_path, NULL, NULL};
+    gen_options o = {
+        .preset = "gemma4-tiny", .type = TENSOR_TYPE_F32, .seed = 1, .out_path = tiny_path};
     lp_error err;
     (void)state;
     snprintf(tiny_path, sizeof tiny_path, "%s/gemma_%ld.gguf", dir ? dir : "/tmp", (long)getpid());
@@ -229,7 +230,8 @@ static void test_gemma3_tiny_loads_and_runs(void **state)
 {
     char path[600];
     const quant_table *qt;
-    gen_options o = {"gemma3-tiny", TENSOR_TYPE_Q8_0, 2, path, NULL, NULL};
+    gen_options o = {
+        .preset = "gemma3-tiny", .type = TENSOR_TYPE_Q8_0, .seed = 2, .out_path = path};
     gemma_model *m;
     float *a, *b;
     lp_error err;

@@ -26,7 +26,7 @@ static void gm_path(char *buf, size_t n, const char *name)
 static void gm_write(const char *path, tensor_type t, uint64_t seed)
 {
     const quant_table *qt;
-    gen_options o = {"gemma4-tiny", t, seed, path, NULL, NULL};
+    gen_options o = {.preset = "gemma4-tiny", .type = t, .seed = seed, .out_path = path};
     lp_error err;
 
     assert_int_equal(quant_table_default(&qt, &err), LP_OK);

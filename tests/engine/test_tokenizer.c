@@ -493,7 +493,7 @@ static void test_generator_vocab(void **state)
 {
     char path[512];
     const quant_table *qt;
-    gen_options o = {"gemma4-tiny", TENSOR_TYPE_F32, 1, path, NULL, NULL};
+    gen_options o = {.preset = "gemma4-tiny", .type = TENSOR_TYPE_F32, .seed = 1, .out_path = path};
     gguf_file *f;
     tokenizer *t;
     int32_t *ids;

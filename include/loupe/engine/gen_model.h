@@ -15,6 +15,7 @@ typedef struct gen_options {
     tensor_type type;   /* for 2-D matrices; 1-D tensors stay F32 */
     uint64_t seed;
     const char *out_path;
+    const char *tokenizer_json; /* NULL: the built-in vocabulary */
     /* called after each tensor (may be NULL): progress for big presets */
     void (*on_tensor)(void *ctx, const char *name, uint32_t index, uint32_t count);
     void *ctx;

@@ -187,17 +187,34 @@ static inline __m256i avx2_hsum8_i32(const __m256i *v)
                             _mm256_permute2x128_si256(a, b, 0x31));
 }
 
+/* Lane k = the sum of the sixteen int16 of v[k], exact when every sum of eight of
+ * them fits int16 (the caller's bound): hadd_epi16 folds without the per-block madd
+ * that would otherwise keep the single vector multiply port busy. */
+static inline __m256i avx2_hsum8_i16(const __m256i *v)
+{
+    __m256i a0 = _mm256_hadd_epi16(v[0], v[1]), a1 = _mm256_hadd_epi16(v[2], v[3]);
+    __m256i a2 = _mm256_hadd_epi16(v[4], v[5]), a3 = _mm256_hadd_epi16(v[6], v[7]);
+    /* each 128-bit half now holds one half-sum of every block, in block order */
+    __m256i c = _mm256_hadd_epi16(_mm256_hadd_epi16(a0, a1), _mm256_hadd_epi16(a2, a3));
+
+    return _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(c)),
+                            _mm256_cvtepi16_epi32(_mm256_extracti128_si256(c, 1)));
+}
+
 /* The fp16 field at byte off of eight consecutive blocks of stride bytes, widened
- * (exactly, as fp16_to_f32). */
+ * (exactly, as fp16_to_f32). Gathered in general registers: eight 2-byte stores
+ * read back as one vector would stall on store forwarding. */
 static inline __m256 avx2_half8(const void *blocks, size_t stride, size_t off)
 {
     const uint8_t *p = (const uint8_t *)blocks + off;
-    uint16_t h[8];
+    uint64_t lo = 0, hi = 0;
     int k;
 
-    for (k = 0; k < 8; k++)
-        memcpy(&h[k], p + (size_t)k * stride, sizeof h[k]);
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+    for (k = 0; k < 4; k++) {
+        lo |= (uint64_t)avx2_ld_u16(p + (size_t)k * stride) << (16 * k);
+        hi |= (uint64_t)avx2_ld_u16(p + (size_t)(k + 4) * stride) << (16 * k);
+    }
+    return _mm256_cvtph_ps(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
 /* quant_term_sym of eight blocks, lane k = block k; the same two f32 multiplies. */
