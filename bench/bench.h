@@ -3,7 +3,17 @@
 #ifndef LOUPE_BENCH_BENCH_H
 #define LOUPE_BENCH_BENCH_H
 
+#include <stddef.h>
+
+#include "loupe/base/threadpool.h"
+
 /* `loupe bench kernels ...`; argv[0] is "kernels". Returns a process exit code. */
 int bench_kernels(int argc, char **argv);
+/* `loupe bench model ...`; argv[0] is "model". */
+int bench_model(int argc, char **argv);
+
+/* STREAM-style read bandwidth in GB/s: the best of `repeats` parallel sums over a
+ * buffer of `bytes` (far larger than the caches). 0 if the buffer cannot be had. */
+double bench_read_bandwidth(lp_threadpool *pool, size_t bytes, int repeats);
 
 #endif

@@ -56,8 +56,7 @@ static void bench_read_item(void *ctx, int64_t item, int thread)
     j->sums[thread] += a + b + c + d;
 }
 
-/* Best-of-repeats read bandwidth in GB/s over a buffer of `bytes`. */
-static double bench_read_bandwidth(lp_threadpool *pool, size_t bytes, int repeats)
+double bench_read_bandwidth(lp_threadpool *pool, size_t bytes, int repeats)
 {
     bench_read_job job;
     uint64_t *buf = lp_alloc_aligned(64, bytes);

@@ -9,13 +9,18 @@
 int cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fprintf(argc < 2 ? stderr : stdout,
-                "usage: loupe bench kernels [-t THREADS] [-r REPEATS] [--isa ISA] [--type T]\n"
-                "                           [--mb MIB] [--json]\n");
+        fprintf(
+            argc < 2 ? stderr : stdout,
+            "usage: loupe bench kernels [-t THREADS] [-r REPEATS] [--isa ISA] [--type T]\n"
+            "                           [--mb MIB] [--json]\n"
+            "       loupe bench model -m MODEL [-p 512] [-n 128] [-t THREADS] [-r 3] [-c 8192]\n"
+            "                         [--batch 512] [--cache-type f16|f32] [--json]\n");
         return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
     }
     if (!strcmp(argv[1], "kernels"))
         return bench_kernels(argc - 1, argv + 1);
-    fprintf(stderr, "loupe bench: unknown benchmark '%s' (known: kernels)\n", argv[1]);
+    if (!strcmp(argv[1], "model"))
+        return bench_model(argc - 1, argv + 1);
+    fprintf(stderr, "loupe bench: unknown benchmark '%s' (known: kernels, model)\n", argv[1]);
     return CMD_EXIT_USAGE;
 }

@@ -20,7 +20,7 @@ typedef struct cmd_logits_opts {
 
 static void cmd_logits_usage(FILE *f)
 {
-    fprintf(f, "usage: loupe logits -m MODEL --tokens ID,ID,... [-o OUT.f32] [-t THREADS]\n"
+    fprintf(f, "usage: loupe logits -m MODEL --ids ID,ID,... [-o OUT.f32] [-t THREADS]\n"
                "                    [--batch N] [-c CTX] [--cache-type f32|f16]\n");
 }
 
@@ -70,7 +70,7 @@ static int cmd_logits_parse(int argc, char **argv, cmd_logits_opts *o, lp_error 
         i++;
         if (!strcmp(a, "-m"))
             o->model = v;
-        else if (!strcmp(a, "--tokens"))
+        else if (!strcmp(a, "--tokens") || !strcmp(a, "--ids"))
             o->tokens = v;
         else if (!strcmp(a, "-o"))
             o->out = v;
@@ -90,7 +90,7 @@ static int cmd_logits_parse(int argc, char **argv, cmd_logits_opts *o, lp_error 
             return 0;
     }
     if (!o->model || !o->tokens) {
-        lp_err_set(err, LP_ERR_USAGE, "-m and --tokens are required");
+        lp_err_set(err, LP_ERR_USAGE, "-m and --ids are required");
         return 0;
     }
     return 1;

@@ -4,9 +4,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cmd.h"
 #include "loupe/base/alloc.h"
+#include "loupe/base/clock.h"
 #include "loupe/base/parse.h"
 #include "loupe/engine/chat.h"
 #include "loupe/engine/generate.h"
@@ -187,6 +189,8 @@ int cmd_run(int argc, char **argv)
     size_t n_msgs = 0;
     matmul_ctx mc;
     generate_stats st;
+    struct rusage ru;
+    double load_s = 0;
     lp_error err;
     int rc = CMD_EXIT_FAIL;
 
@@ -201,10 +205,12 @@ int cmd_run(int argc, char **argv)
         cmd_run_usage(stderr);
         return CMD_EXIT_USAGE;
     }
+    load_s = lp_clock_now();
     if (gemma_open(o.model, &m, &err) != LP_OK || tokenizer_open(m->file, &tok, &err) != LP_OK ||
         quant_table_default(&qt, &err) != LP_OK ||
         lp_threadpool_open((int)o.threads, &pool, &err) != LP_OK)
         goto out;
+    load_s = lp_clock_now() - load_s;
     cmd_run_sampling_defaults(m, &o);
     if (o.system)
         msgs[n_msgs++] = (chat_msg){CHAT_SYSTEM, o.system, strlen(o.system)};
@@ -230,15 +236,16 @@ int cmd_run(int argc, char **argv)
             goto out;
     }
     printf("\n");
+    getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr,
-            "run: prompt %zu tokens in %.2f s (%.1f t/s), generated %zu in %.2f s "
-            "(%.1f t/s), %s, %s, %d threads\n",
-            st.n_prompt, st.prefill_s, st.prefill_s > 0 ? st.n_prompt / st.prefill_s : 0, st.n_gen,
-            st.decode_s, st.decode_s > 0 ? st.n_gen / st.decode_s : 0, qt->name,
+            "run: load %.2f s; prompt %zu tokens in %.2f s (%.1f t/s); generated %zu in %.2f s "
+            "(%.1f t/s), %s; peak RSS %.2f GB; %s, %d threads\n",
+            load_s, st.n_prompt, st.prefill_s, st.prefill_s > 0 ? st.n_prompt / st.prefill_s : 0,
+            st.n_gen, st.decode_s, st.decode_s > 0 ? st.n_gen / st.decode_s : 0,
             st.stopped_by_token    ? "stopped by end of turn"
             : st.stopped_by_string ? "stopped by stop string"
                                    : "token budget reached",
-            lp_threadpool_size(pool));
+            (double)ru.ru_maxrss * 1024.0 / 1e9, qt->name, lp_threadpool_size(pool));
     rc = CMD_EXIT_OK;
 out:
     if (rc != CMD_EXIT_OK)

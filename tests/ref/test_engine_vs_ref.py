@@ -21,7 +21,7 @@ EMUL_TOL = 1e-5     # quantized, with the engine's activation rounding emulated:
 
 
 def engine_logits(loupe, model, tokens, out, extra=()):
-    cmd = [loupe, "logits", "-m", model, "--tokens", ",".join(map(str, tokens)), "-o", out]
+    cmd = [loupe, "logits", "-m", model, "--ids", ",".join(map(str, tokens)), "-o", out]
     subprocess.run(cmd + list(extra), check=True)
     return np.fromfile(out, dtype=np.float32).reshape(len(tokens), -1).astype(np.float64)
 
