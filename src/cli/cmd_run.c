@@ -1,6 +1,6 @@
-/* `loupe run`: one user turn through a model with the chat format, streamed to stdout;
- * progress and timings go to stderr (design.md §6). Thinking is off unless --think;
- * --temp 0 is greedy; the same seed gives the same answer. */
+/* `loupe run` (one user turn) and `loupe chat` (interactive, multi-turn) through a model
+ * with the chat format, streamed to stdout; progress and timings go to stderr
+ * (design.md §6). Thinking is off unless --think; --temp 0 is greedy; a seed repeats. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,7 +99,7 @@ static int cmd_run_flag(cmd_run_opts *o, const char *a, const char *v, lp_error 
     return 1;
 }
 
-static int cmd_run_parse(int argc, char **argv, cmd_run_opts *o, lp_error *err)
+static int cmd_run_parse(int argc, char **argv, cmd_run_opts *o, int need_prompt, lp_error *err)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--think")) {
@@ -114,8 +114,8 @@ static int cmd_run_parse(int argc, char **argv, cmd_run_opts *o, lp_error *err)
             return 0;
         i++;
     }
-    if (!o->model || !o->prompt) {
-        lp_err_set(err, LP_ERR_USAGE, "-m and -p are required");
+    if (!o->model || (need_prompt && !o->prompt)) {
+        lp_err_set(err, LP_ERR_USAGE, need_prompt ? "-m and -p are required" : "-m is required");
         return 0;
     }
     return 1;
@@ -174,88 +174,248 @@ static void cmd_run_progress(void *ctx, size_t done, size_t total)
         fprintf(stderr, "\n");
 }
 
-int cmd_run(int argc, char **argv)
-{
+/* Everything one conversation needs; run and chat share it. */
+typedef struct cmd_session {
     cmd_run_opts o;
-    const quant_table *qt = NULL;
-    gemma_model *m = NULL;
-    gemma_state *s = NULL;
-    tokenizer *tok = NULL;
-    sampler *smp = NULL;
-    lp_threadpool *pool = NULL;
-    int32_t *ids = NULL, stop_ids[CHAT_MAX_STOPS];
-    size_t n_ids = 0, n_stop = 0;
-    chat_msg msgs[2];
-    size_t n_msgs = 0;
+    const quant_table *qt;
+    gemma_model *m;
+    gemma_state *s;
+    tokenizer *tok;
+    lp_threadpool *pool;
+    int32_t stop_ids[CHAT_MAX_STOPS];
+    size_t n_stop;
     matmul_ctx mc;
-    generate_stats st;
-    struct rusage ru;
-    double load_s = 0;
-    lp_error err;
-    int rc = CMD_EXIT_FAIL;
+    double load_s;
+    uint64_t turn;
+} cmd_session;
 
-    memset(&o, 0, sizeof o);
-    memset(&mc, 0, sizeof mc);
-    sampler_params_default(&o.sp);
-    o.n_predict = 256;
-    o.batch = 512;
-    o.cache = GEMMA_CACHE_F16;
-    if (!cmd_run_parse(argc, argv, &o, &err)) {
-        fprintf(stderr, "loupe run: %s\n", err.msg);
-        cmd_run_usage(stderr);
-        return CMD_EXIT_USAGE;
+static void cmd_session_close(cmd_session *x)
+{
+    matmul_ctx_free(&x->mc);
+    gemma_state_close(x->s);
+    tokenizer_close(x->tok);
+    gemma_close(x->m);
+    lp_threadpool_close(x->pool);
+}
+
+static lp_err cmd_session_open(cmd_session *x, lp_error *err)
+{
+    uint32_t ctx;
+    gemma_state_opts so;
+
+    x->load_s = lp_clock_now();
+    if (gemma_open(x->o.model, &x->m, err) != LP_OK ||
+        tokenizer_open(x->m->file, &x->tok, err) != LP_OK ||
+        quant_table_default(&x->qt, err) != LP_OK ||
+        lp_threadpool_open((int)x->o.threads, &x->pool, err) != LP_OK)
+        return err->code;
+    x->load_s = lp_clock_now() - x->load_s;
+    cmd_run_sampling_defaults(x->m, &x->o);
+    chat_stop_ids(x->tok, x->m->cfg.arch, x->stop_ids, &x->n_stop);
+    ctx = x->o.ctx ? (uint32_t)x->o.ctx
+                   : (x->m->cfg.n_ctx_train < 8192 ? x->m->cfg.n_ctx_train : 8192);
+    so = (gemma_state_opts){ctx, (uint32_t)x->o.batch, x->o.cache};
+    if (gemma_state_open(x->m, &so, &x->s, err) != LP_OK)
+        return err->code;
+    matmul_ctx_init(&x->mc, x->qt, x->pool);
+    return LP_OK;
+}
+
+/* One model turn after msgs: the whole conversation is prefilled afresh, because the
+ * template re-renders earlier model turns without their thought channels, so the new
+ * prompt is not an extension of what the cache holds. */
+static lp_err cmd_session_turn(cmd_session *x, const chat_msg *msgs, size_t n_msgs,
+                               int (*on_text)(void *, const char *, size_t), void *ctx,
+                               generate_stats *st, lp_error *err)
+{
+    sampler_params sp = x->o.sp;
+    sampler *smp = NULL;
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    lp_err rc;
+
+    sp.seed = x->o.sp.seed + x->turn++; /* each turn its own stream, the same on every run */
+    gemma_state_reset(x->s);
+    rc = chat_render(x->tok, x->m->cfg.arch, msgs, n_msgs, x->o.think, &ids, &n_ids, err);
+    if (rc == LP_OK)
+        rc = sampler_open(&sp, x->m->cfg.n_vocab, &smp, err);
+    if (rc == LP_OK)
+        rc = cmd_run_suppress(x->m, x->tok, smp, err);
+    if (rc == LP_OK) {
+        generate_opts go = {(uint32_t)x->o.n_predict,
+                            x->stop_ids,
+                            x->n_stop,
+                            x->o.stops,
+                            x->o.n_stops,
+                            on_text,
+                            ctx,
+                            cmd_run_progress};
+        rc = generate_run(x->m, x->s, &x->mc, x->tok, smp, ids, n_ids, &go, st, err);
     }
-    load_s = lp_clock_now();
-    if (gemma_open(o.model, &m, &err) != LP_OK || tokenizer_open(m->file, &tok, &err) != LP_OK ||
-        quant_table_default(&qt, &err) != LP_OK ||
-        lp_threadpool_open((int)o.threads, &pool, &err) != LP_OK)
-        goto out;
-    load_s = lp_clock_now() - load_s;
-    cmd_run_sampling_defaults(m, &o);
-    if (o.system)
-        msgs[n_msgs++] = (chat_msg){CHAT_SYSTEM, o.system, strlen(o.system)};
-    msgs[n_msgs++] = (chat_msg){CHAT_USER, o.prompt, strlen(o.prompt)};
-    if (chat_render(tok, m->cfg.arch, msgs, n_msgs, o.think, &ids, &n_ids, &err) != LP_OK)
-        goto out;
-    chat_stop_ids(tok, m->cfg.arch, stop_ids, &n_stop);
-    {
-        uint32_t ctx =
-            o.ctx ? (uint32_t)o.ctx : (m->cfg.n_ctx_train < 8192 ? m->cfg.n_ctx_train : 8192);
-        gemma_state_opts so = {ctx, (uint32_t)o.batch, o.cache};
-        if (gemma_state_open(m, &so, &s, &err) != LP_OK)
-            goto out;
-    }
-    if (sampler_open(&o.sp, m->cfg.n_vocab, &smp, &err) != LP_OK ||
-        cmd_run_suppress(m, tok, smp, &err) != LP_OK)
-        goto out;
-    matmul_ctx_init(&mc, qt, pool);
-    {
-        generate_opts go = {(uint32_t)o.n_predict, stop_ids, n_stop,          o.stops, o.n_stops,
-                            cmd_run_print,         NULL,     cmd_run_progress};
-        if (generate_run(m, s, &mc, tok, smp, ids, n_ids, &go, &st, &err) != LP_OK)
-            goto out;
-    }
-    printf("\n");
+    sampler_close(smp);
+    lp_alloc_free(ids);
+    return rc;
+}
+
+static void cmd_session_report(const cmd_session *x, const generate_stats *st)
+{
+    struct rusage ru;
+
     getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr,
             "run: load %.2f s; prompt %zu tokens in %.2f s (%.1f t/s); generated %zu in %.2f s "
             "(%.1f t/s), %s; peak RSS %.2f GB; %s, %d threads\n",
-            load_s, st.n_prompt, st.prefill_s, st.prefill_s > 0 ? st.n_prompt / st.prefill_s : 0,
-            st.n_gen, st.decode_s, st.decode_s > 0 ? st.n_gen / st.decode_s : 0,
-            st.stopped_by_token    ? "stopped by end of turn"
-            : st.stopped_by_string ? "stopped by stop string"
-                                   : "token budget reached",
-            (double)ru.ru_maxrss * 1024.0 / 1e9, qt->name, lp_threadpool_size(pool));
+            x->load_s, st->n_prompt, st->prefill_s,
+            st->prefill_s > 0 ? st->n_prompt / st->prefill_s : 0, st->n_gen, st->decode_s,
+            st->decode_s > 0 ? st->n_gen / st->decode_s : 0,
+            st->stopped_by_token    ? "stopped by end of turn"
+            : st->stopped_by_string ? "stopped by stop string"
+                                    : "token budget reached",
+            (double)ru.ru_maxrss * 1024.0 / 1e9, x->qt->name, lp_threadpool_size(x->pool));
+}
+
+static void cmd_session_defaults(cmd_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    sampler_params_default(&o->sp);
+    o->n_predict = 256;
+    o->batch = 512;
+    o->cache = GEMMA_CACHE_F16;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    cmd_session x;
+    chat_msg msgs[2];
+    size_t n_msgs = 0;
+    generate_stats st;
+    lp_error err;
+    int rc = CMD_EXIT_FAIL;
+
+    memset(&x, 0, sizeof x);
+    cmd_session_defaults(&x.o);
+    if (!cmd_run_parse(argc, argv, &x.o, 1, &err)) {
+        fprintf(stderr, "loupe run: %s\n", err.msg);
+        cmd_run_usage(stderr);
+        return CMD_EXIT_USAGE;
+    }
+    if (x.o.system)
+        msgs[n_msgs++] = (chat_msg){CHAT_SYSTEM, x.o.system, strlen(x.o.system)};
+    msgs[n_msgs++] = (chat_msg){CHAT_USER, x.o.prompt, strlen(x.o.prompt)};
+    if (cmd_session_open(&x, &err) == LP_OK &&
+        cmd_session_turn(&x, msgs, n_msgs, cmd_run_print, NULL, &st, &err) == LP_OK) {
+        printf("\n");
+        cmd_session_report(&x, &st);
+        rc = CMD_EXIT_OK;
+    }
+    if (rc != CMD_EXIT_OK)
+        fprintf(stderr, "loupe run: %s\n", err.msg);
+    cmd_session_close(&x);
+    return rc;
+}
+
+#define CMD_CHAT_LINE_MAX (64u << 10)
+#define CMD_CHAT_TURNS_MAX 512
+
+typedef struct cmd_chat_answer {
+    char *buf;
+    size_t n, cap;
+} cmd_chat_answer;
+
+/* Prints the answer and keeps a copy for the conversation history. */
+static int cmd_chat_collect(void *ctx, const char *s, size_t n)
+{
+    cmd_chat_answer *a = ctx;
+
+    if (a->n + n + 1 > a->cap) {
+        size_t cap = (a->n + n + 1) * 2;
+        char *p = lp_alloc_resize(a->buf, cap, 1);
+        if (!p)
+            return 1;
+        a->buf = p;
+        a->cap = cap;
+    }
+    memcpy(a->buf + a->n, s, n);
+    a->n += n;
+    a->buf[a->n] = '\0';
+    return cmd_run_print(NULL, s, n);
+}
+
+static void cmd_chat_free(chat_msg *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        lp_alloc_free((void *)msgs[i].text);
+}
+
+int cmd_chat(int argc, char **argv)
+{
+    cmd_session x;
+    chat_msg msgs[CMD_CHAT_TURNS_MAX];
+    size_t n_msgs = 0;
+    char *line = NULL;
+    lp_error err;
+    int rc = CMD_EXIT_FAIL;
+
+    memset(&x, 0, sizeof x);
+    cmd_session_defaults(&x.o);
+    if (!cmd_run_parse(argc, argv, &x.o, 0, &err)) {
+        fprintf(stderr, "loupe chat: %s\n", err.msg);
+        fprintf(stderr, "usage: loupe chat -m MODEL [--system TEXT] [--think] [run's options]\n");
+        return CMD_EXIT_USAGE;
+    }
+    line = lp_alloc(CMD_CHAT_LINE_MAX);
+    if (!line || cmd_session_open(&x, &err) != LP_OK)
+        goto out;
+    if (x.o.system) {
+        msgs[n_msgs].role = CHAT_SYSTEM;
+        msgs[n_msgs].text = lp_alloc_strdup(x.o.system);
+        msgs[n_msgs].n = strlen(x.o.system);
+        n_msgs += msgs[n_msgs].text != NULL;
+    }
+    fprintf(stderr, "chat: /reset clears the conversation, /exit or end of input leaves\n");
+    for (;;) {
+        cmd_chat_answer ans = {NULL, 0, 0};
+        generate_stats st;
+        size_t len;
+        fprintf(stderr, "> ");
+        if (!fgets(line, (int)CMD_CHAT_LINE_MAX, stdin) || !strcmp(line, "/exit\n"))
+            break;
+        len = strlen(line);
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (!strcmp(line, "/reset")) {
+            size_t keep = x.o.system ? 1 : 0;
+            cmd_chat_free(msgs + keep, n_msgs - keep);
+            n_msgs = keep;
+            continue;
+        }
+        if (len == 0)
+            continue;
+        if (n_msgs + 2 > CMD_CHAT_TURNS_MAX) {
+            fprintf(stderr, "chat: %d messages is the most one conversation holds; /reset\n",
+                    CMD_CHAT_TURNS_MAX);
+            continue;
+        }
+        msgs[n_msgs] = (chat_msg){CHAT_USER, lp_alloc_strndup(line, len), len};
+        if (!msgs[n_msgs].text)
+            goto out;
+        n_msgs++;
+        if (cmd_session_turn(&x, msgs, n_msgs, cmd_chat_collect, &ans, &st, &err) != LP_OK) {
+            lp_alloc_free(ans.buf);
+            fprintf(stderr, "\nchat: %s\n", err.msg);
+            lp_alloc_free((void *)msgs[--n_msgs].text); /* the turn did not happen */
+            continue;
+        }
+        printf("\n");
+        cmd_session_report(&x, &st);
+        msgs[n_msgs++] = (chat_msg){CHAT_MODEL, ans.buf ? ans.buf : lp_alloc_strdup(""), ans.n};
+    }
     rc = CMD_EXIT_OK;
 out:
     if (rc != CMD_EXIT_OK)
-        fprintf(stderr, "loupe run: %s\n", err.msg);
-    matmul_ctx_free(&mc);
-    lp_alloc_free(ids);
-    sampler_close(smp);
-    gemma_state_close(s);
-    tokenizer_close(tok);
-    gemma_close(m);
-    lp_threadpool_close(pool);
+        fprintf(stderr, "loupe chat: %s\n", x.m ? err.msg : "cannot start");
+    cmd_chat_free(msgs, n_msgs);
+    lp_alloc_free(line);
+    cmd_session_close(&x);
     return rc;
 }

@@ -10,6 +10,7 @@ static const cmd_entry cmd_table[] = {
     {"gen-model", cmd_gen_model, "write a random-weight Gemma model for tests and benchmarks"},
     {"tokenize", cmd_tokenize, "encode text with a model's tokenizer and print the ids"},
     {"run", cmd_run, "one user turn through a model, the answer streamed to stdout"},
+    {"chat", cmd_chat, "an interactive multi-turn conversation with a model"},
     {"logits", cmd_logits, "run token ids through a model and write every position's logits"},
     {"bench", cmd_bench, "benchmarks: kernels"},
 };
