@@ -242,14 +242,14 @@ static lp_err cmd_session_turn(cmd_session *x, const chat_msg *msgs, size_t n_ms
     if (rc == LP_OK)
         rc = cmd_run_suppress(x->m, x->tok, smp, err);
     if (rc == LP_OK) {
-        generate_opts go = {(uint32_t)x->o.n_predict,
-                            x->stop_ids,
-                            x->n_stop,
-                            x->o.stops,
-                            x->o.n_stops,
-                            on_text,
-                            ctx,
-                            cmd_run_progress};
+        generate_opts go = {.max_tokens = (uint32_t)x->o.n_predict,
+                            .stop_ids = x->stop_ids,
+                            .n_stop_ids = x->n_stop,
+                            .stop_strs = x->o.stops,
+                            .n_stop_strs = x->o.n_stops,
+                            .on_text = on_text,
+                            .ctx = ctx,
+                            .on_prefill = cmd_run_progress};
         rc = generate_run(x->m, x->s, &x->mc, x->tok, smp, ids, n_ids, &go, st, err);
     }
     sampler_close(smp);

@@ -130,7 +130,7 @@ lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const 
         int stop = 0;
         long at;
 
-        rc = sampler_sample(smp, logits, NULL, NULL, &id, err);
+        rc = sampler_sample(smp, logits, o->mask, o->mask_ctx, &id, err);
         if (rc != LP_OK)
             break;
         for (size_t i = 0; i < o->n_stop_ids; i++)
@@ -141,6 +141,13 @@ lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const 
         }
         stats->n_gen++;
         sampler_accept(smp, id);
+        if (o->on_token) {
+            int complete = 0;
+            rc = o->on_token(o->mask_ctx, id, &complete, err);
+            if (rc != LP_OK)
+                break;
+            stats->completed = complete;
+        }
         rc = tokenizer_stream_feed(&ts, id, piece, sizeof piece, &k, err);
         if (rc == LP_OK)
             rc = generate_append(&g, piece, k, err);
@@ -152,6 +159,8 @@ lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const 
             stats->stopped_by_string = 1;
             break;
         }
+        if (stats->completed)
+            break;
         if (generate_emit(&g, o, g.n > g.hold ? g.n - g.hold : 0)) {
             stats->cancelled = 1;
             break;

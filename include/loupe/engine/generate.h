@@ -26,12 +26,19 @@ typedef struct generate_opts {
     void *ctx;
     /* called after each prefill batch with tokens done and total (may be NULL) */
     void (*on_prefill)(void *ctx, size_t done, size_t total);
+    /* Constrained decoding (may be NULL): mask restricts each step's tokens; on_token
+     * advances the constraint with the chosen token and sets *complete when the value is
+     * finished, which ends generation (stats.completed). Stop tokens are not offered to
+     * on_token; a constraint must allow one only where the value may end. */
+    sampler_mask_fn mask;
+    lp_err (*on_token)(void *mask_ctx, int32_t id, int *complete, lp_error *err);
+    void *mask_ctx;
 } generate_opts;
 
 typedef struct generate_stats {
     size_t n_prompt, n_gen;
     double prefill_s, decode_s;
-    int stopped_by_token, stopped_by_string, cancelled, hit_max;
+    int stopped_by_token, stopped_by_string, cancelled, hit_max, completed;
 } generate_stats;
 
 /* Runs prompt (appended at the state's position) and generates. s must have room for
