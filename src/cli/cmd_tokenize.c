@@ -21,7 +21,7 @@ typedef struct cmd_tokenize_opts {
 static void cmd_tokenize_usage(FILE *f)
 {
     fprintf(f, "usage: loupe tokenize (-m MODEL.gguf | --tokenizer-json FILE [--keep-slots])\n"
-               "                      [--special] [--no-bos] [--pieces] [--time]\n"
+               "                      [--special] [--bos|--no-bos] [--pieces] [--time]\n"
                "                      (-p TEXT | -f FILE | --jsonl FILE) [--write-gguf OUT]\n"
                "  --special         parse control-token strings in the text (off by default)\n"
                "  --jsonl FILE      one JSON string per line; one line of output per string\n"
@@ -40,6 +40,8 @@ static int cmd_tokenize_parse(int argc, char **argv, cmd_tokenize_opts *o, lp_er
             o->special = 1;
         else if (!strcmp(a, "--no-bos"))
             o->no_bos = 1;
+        else if (!strcmp(a, "--bos")) /* the default; accepted so scripts can say it */
+            o->no_bos = 0;
         else if (!strcmp(a, "--pieces"))
             o->pieces = 1;
         else if (!strcmp(a, "--keep-slots"))
