@@ -1,8 +1,8 @@
-/* AVX2 (+FMA, F16C) kernels: the float dots, the integer dots of every 32-block
- * and K-quant compute type, and the two activation quantizers; built with only
- * these flags. Every result is bit-identical to quant_ref.c: float dots keep its
- * 32 lanes (mul then add, no FMA); integer dots form each block's exact int32 sum
- * and apply the same f32 term into the same 8 block lanes (see quant_impl.h). */
+/* AVX2 (+FMA, F16C) kernels: float dots, the integer dots of every 32-block and
+ * K-quant type, and the two activation quantizers; built with only these flags.
+ * Bit-identical to quant_ref.c: float dots keep its 32 lanes (mul then add, no FMA);
+ * integer dots form each block's exact int32 sum, eight blocks' at once, and apply
+ * the shared f32 term into the same 8 block lanes (see quant_impl.h). */
 #include <stddef.h>
 #include <string.h>
 
@@ -210,6 +210,7 @@ static inline __m256 avx2_half8(const void *blocks, size_t stride, size_t off)
     uint64_t lo = 0, hi = 0;
     int k;
 
+#pragma GCC unroll 4
     for (k = 0; k < 4; k++) {
         lo |= (uint64_t)avx2_ld_u16(p + (size_t)k * stride) << (16 * k);
         hi |= (uint64_t)avx2_ld_u16(p + (size_t)(k + 4) * stride) << (16 * k);
@@ -219,24 +220,23 @@ static inline __m256 avx2_half8(const void *blocks, size_t stride, size_t off)
 
 /* quant_term_sym of eight blocks, lane k = block k; the same two f32 multiplies. */
 static inline __m256 avx2_terms_sym(const void *bw, size_t sw, const void *ba, size_t sa,
-                                    const __m256i *v)
+                                    __m256i isum)
 {
     __m256 d = _mm256_mul_ps(avx2_half8(bw, sw, 0), avx2_half8(ba, sa, 0));
 
-    return _mm256_mul_ps(d, _mm256_cvtepi32_ps(avx2_hsum8_i32(v)));
+    return _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum));
 }
 
 /* quant_term_off of eight blocks: m sits right after d in Q4_1 and Q5_1. */
 _Static_assert(offsetof(block_q4_1, m) == 2 && offsetof(block_q5_1, m) == 2, "m after d");
 static inline __m256 avx2_terms_off(const void *bw, size_t sw, const void *ba, size_t sa,
-                                    const __m256i *vi, const __m256i *va)
+                                    __m256i isum, __m256i asum)
 {
     __m256 da = avx2_half8(ba, sa, 0);
-    __m256 t = _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 0), da),
-                             _mm256_cvtepi32_ps(avx2_hsum8_i32(vi)));
+    __m256 t = _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 0), da), _mm256_cvtepi32_ps(isum));
 
-    return _mm256_add_ps(t, _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 2), da),
-                                          _mm256_cvtepi32_ps(avx2_hsum8_i32(va))));
+    return _mm256_add_ps(
+        t, _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 2), da), _mm256_cvtepi32_ps(asum)));
 }
 
 /* The 32 weights of one block as bytes: Q8_0, Q4_0 and Q5_0 signed (offset removed),
@@ -280,7 +280,7 @@ static inline __m256i avx2_w_q5_1(const void *b)
 static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, float *s,
                                                                   const void *w, const void *a,
                                                                   size_t wsize, avx2_weights_fn wfn,
-                                                                  int off)
+                                                                  int off, int narrow)
 {
     const __m256i one = _mm256_set1_epi8(1);
     const uint8_t *pw = w;
@@ -293,15 +293,26 @@ static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, flo
     for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
         const uint8_t *pb = pw + (size_t)i * wsize;
         __m256i vi[QUANT_BLANES], va[QUANT_BLANES];
+        __m256i si, sa = _mm256_setzero_si256();
+#pragma GCC unroll 8
         for (k = 0; k < QUANT_BLANES; k++) {
             __m256i x = wfn(pb + (size_t)k * wsize), y = avx2_ld32(ba[i + k].qs);
-            vi[k] = off ? avx2_dot_u8(x, y) : avx2_dot_i8(x, y);
-            va[k] = off ? avx2_dot_u8(one, y) : vi[k];
+            if (narrow) {
+                vi[k] = off ? _mm256_maddubs_epi16(x, y)
+                            : _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+                va[k] = off ? _mm256_maddubs_epi16(one, y) : vi[k];
+            } else {
+                vi[k] = off ? avx2_dot_u8(x, y) : avx2_dot_i8(x, y);
+                va[k] = off ? avx2_dot_u8(one, y) : vi[k];
+            }
         }
+        si = narrow ? avx2_hsum8_i16(vi) : avx2_hsum8_i32(vi);
         if (off)
-            acc = _mm256_add_ps(acc, avx2_terms_off(pb, wsize, ba + i, sizeof *ba, vi, va));
+            sa = narrow ? avx2_hsum8_i16(va) : avx2_hsum8_i32(va);
+        if (off)
+            acc = _mm256_add_ps(acc, avx2_terms_off(pb, wsize, ba + i, sizeof *ba, si, sa));
         else
-            acc = _mm256_add_ps(acc, avx2_terms_sym(pb, wsize, ba + i, sizeof *ba, vi));
+            acc = _mm256_add_ps(acc, avx2_terms_sym(pb, wsize, ba + i, sizeof *ba, si));
     }
     _mm256_storeu_ps(lane, acc);
     for (; i < nb; i++) {
@@ -322,30 +333,35 @@ static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, flo
 
 static void avx2_dot_q8_0(int64_t n, float *s, const void *w, const void *a)
 {
-    avx2_dot_blocks(n, s, w, a, sizeof(block_q8_0), avx2_w_q8_0, 0);
+    avx2_dot_blocks(n, s, w, a, sizeof(block_q8_0), avx2_w_q8_0, 0, 0);
 }
 
 static void avx2_dot_q4_0(int64_t n, float *s, const void *w, const void *a)
 {
-    avx2_dot_blocks(n, s, w, a, sizeof(block_q4_0), avx2_w_q4_0, 0);
+    avx2_dot_blocks(n, s, w, a, sizeof(block_q4_0), avx2_w_q4_0, 0, 1);
 }
 
 static void avx2_dot_q5_0(int64_t n, float *s, const void *w, const void *a)
 {
-    avx2_dot_blocks(n, s, w, a, sizeof(block_q5_0), avx2_w_q5_0, 0);
+    avx2_dot_blocks(n, s, w, a, sizeof(block_q5_0), avx2_w_q5_0, 0, 1);
 }
 
 static void avx2_dot_q4_1(int64_t n, float *s, const void *w, const void *a)
 {
-    avx2_dot_blocks(n, s, w, a, sizeof(block_q4_1), avx2_w_q4_1, 1);
+    avx2_dot_blocks(n, s, w, a, sizeof(block_q4_1), avx2_w_q4_1, 1, 1);
 }
 
 static void avx2_dot_q5_1(int64_t n, float *s, const void *w, const void *a)
 {
-    avx2_dot_blocks(n, s, w, a, sizeof(block_q5_1), avx2_w_q5_1, 1);
+    avx2_dot_blocks(n, s, w, a, sizeof(block_q5_1), avx2_w_q5_1, 1, 0);
 }
 
 /* ---- K-quant dots against Q8_K --------------------------------------------------- */
+
+/* Each super-block's exact int32 sums stay in vectors (8 partial sums each) until
+ * eight super-blocks are done; one hadd tree then gives their totals, and the f32
+ * terms of quant_term_k / quant_term_f are formed for the eight at once, lane k =
+ * block k, which is the reference's lane order. */
 
 /* sc * (w*a) summed in pairs: codes <= 63 and |a| <= 127 keep maddubs in int16. */
 static inline __m256i avx2_scaled(__m256i q, __m256i y, __m256i scale16)
@@ -353,110 +369,207 @@ static inline __m256i avx2_scaled(__m256i q, __m256i y, __m256i scale16)
     return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scale16);
 }
 
-static void avx2_dot_q4_K(int64_t n, float *s, const void *w, const void *a)
+/* The 8 scales (bytes 0..7) and 8 mins (bytes 8..15) of a Q4_K/Q5_K scales field,
+ * as quant_k4_scale_min gives them, decoded four at a time in 32-bit words. */
+static inline __m128i avx2_k4_scales(const uint8_t *s)
 {
-    const block_q4_K *bw = w;
-    const block_q8_K *ba = a;
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    float lane[QUANT_BLANES] = {0};
-    int64_t i;
+    const uint32_t m6 = 0x3f3f3f3fu, m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    uint32_t u[3], sc_lo, sc_hi, mn_lo, mn_hi;
+
+    memcpy(u, s, sizeof u);
+    sc_lo = u[0] & m6;
+    mn_lo = u[1] & m6;
+    sc_hi = (u[2] & m4) | ((u[0] >> 6) & m2) << 4;
+    mn_hi = ((u[2] >> 4) & m4) | ((u[1] >> 6) & m2) << 4;
+    return _mm_set_epi32((int)mn_hi, (int)mn_lo, (int)sc_hi, (int)sc_lo);
+}
+
+/* msum of quant_k4_msum as 8 int32 partial sums (upper four zero): mins times the
+ * pairwise sums of bsums, exact (|pair| <= 4064). */
+static inline __m256i avx2_k4_msum(__m128i scmn, const block_q8_K *a)
+{
+    __m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(scmn, scmn));
+    __m128i b0 = _mm_loadu_si128((const __m128i *)a->bsums);
+    __m128i b1 = _mm_loadu_si128((const __m128i *)(a->bsums + 8));
+
+    return _mm256_zextsi128_si256(_mm_madd_epi16(mins, _mm_hadd_epi16(b0, b1)));
+}
+
+/* The f32 d of eight consecutive Q8_K blocks, lane k = block k. */
+static inline __m256 avx2_q8K_d8(const block_q8_K *a)
+{
+    return _mm256_setr_ps(a[0].d, a[1].d, a[2].d, a[3].d, a[4].d, a[5].d, a[6].d, a[7].d);
+}
+
+/* (d*da)*isum - (dmin*da)*msum for eight super-blocks whose d and dmin lead the block. */
+static inline __m256 avx2_terms_k(const void *bw, size_t sw, const block_q8_K *ba,
+                                  const __m256i *vi, const __m256i *vm)
+{
+    __m256 da = avx2_q8K_d8(ba);
+    __m256 t = _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 0), da),
+                             _mm256_cvtepi32_ps(avx2_hsum8_i32(vi)));
+
+    return _mm256_sub_ps(t, _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 2), da),
+                                          _mm256_cvtepi32_ps(avx2_hsum8_i32(vm))));
+}
+
+/* Sub-block scales as int16 pairs for madd: word 2c of sc16 is chunk c's low half,
+ * 2c+1 its high half; shuffle masks broadcast one word to the whole vector. */
+static inline __m256i avx2_bcast_w(__m256i sc16, int w)
+{
+    const __m256i idx = _mm256_set1_epi16((short)(0x0100 + 0x0202 * w));
+
+    return _mm256_shuffle_epi8(sc16, idx);
+}
+
+/* The int32 partial sums of one Q4_K (qh == NULL) or Q5_K super-block. */
+static inline __attribute__((always_inline)) __m256i
+avx2_k45_block(const uint8_t *qs, const uint8_t *qh, __m128i scmn, const int8_t *q8)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    const __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scmn));
+    __m256i acc = _mm256_setzero_si256(), hb = _mm256_setzero_si256();
     int c;
 
-    for (i = 0; i < n / QUANT_QK_K; i++) {
-        __m256i acc = _mm256_setzero_si256();
-        for (c = 0; c < 4; c++) {
-            uint8_t s1, m1, s2, m2;
-            __m256i q = avx2_ld32(bw[i].qs + 32 * c);
-            quant_k4_scale_min(bw[i].scales, 2 * c, &s1, &m1);
-            quant_k4_scale_min(bw[i].scales, 2 * c + 1, &s2, &m2);
-            acc = _mm256_add_epi32(acc, avx2_scaled(_mm256_and_si256(q, m4),
-                                                    avx2_ld32(ba[i].qs + 64 * c),
-                                                    _mm256_set1_epi16(s1)));
-            acc = _mm256_add_epi32(acc, avx2_scaled(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
-                                                    avx2_ld32(ba[i].qs + 64 * c + 32),
-                                                    _mm256_set1_epi16(s2)));
+    if (qh)
+        hb = avx2_ld32(qh);
+#pragma GCC unroll 4
+    for (c = 0; c < 4; c++) {
+        __m256i q = avx2_ld32(qs + 32 * c);
+        __m256i q0 = _mm256_and_si256(q, m4);
+        __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        if (qh) {
+            /* bit 2c of each qh byte is chunk c's low half, 2c+1 its high half;
+             * shifting by 2 per chunk keeps both at bits 0, 1 */
+            q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(hb, one), 4));
+            q1 = _mm256_or_si256(
+                q1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4));
+            hb = _mm256_srli_epi16(hb, 2);
         }
-        lane[i % QUANT_BLANES] += quant_term_k(bw[i].d, bw[i].dmin, ba[i].d, avx2_hsum_i32(acc),
-                                               quant_k4_msum(bw[i].scales, &ba[i]));
+        acc = _mm256_add_epi32(acc,
+                               avx2_scaled(q0, avx2_ld32(q8 + 64 * c), avx2_bcast_w(sc16, 2 * c)));
+        acc = _mm256_add_epi32(
+            acc, avx2_scaled(q1, avx2_ld32(q8 + 64 * c + 32), avx2_bcast_w(sc16, 2 * c + 1)));
+    }
+    return acc;
+}
+
+static inline __attribute__((always_inline)) void
+avx2_dot_k45(int64_t n, float *s, const uint8_t *w, const block_q8_K *ba, size_t wsize,
+             size_t scales_off, size_t qh_off, size_t qs_off, int has_qh)
+{
+    int64_t nb = n / QUANT_QK_K, i;
+    __m256 acc = _mm256_setzero_ps();
+    float lane[QUANT_BLANES];
+    int k;
+
+    for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
+        const uint8_t *pb = w + (size_t)i * wsize;
+        __m256i vi[QUANT_BLANES], vm[QUANT_BLANES];
+#pragma GCC unroll 8
+        for (k = 0; k < QUANT_BLANES; k++) {
+            const uint8_t *b = pb + (size_t)k * wsize;
+            __m128i scmn = avx2_k4_scales(b + scales_off);
+            vi[k] = avx2_k45_block(b + qs_off, has_qh ? b + qh_off : NULL, scmn, ba[i + k].qs);
+            vm[k] = avx2_k4_msum(scmn, &ba[i + k]);
+        }
+        acc = _mm256_add_ps(acc, avx2_terms_k(pb, wsize, ba + i, vi, vm));
+    }
+    _mm256_storeu_ps(lane, acc);
+    for (; i < nb; i++) {
+        const uint8_t *b = w + (size_t)i * wsize;
+        __m128i scmn = avx2_k4_scales(b + scales_off);
+        __m256i vi = avx2_k45_block(b + qs_off, has_qh ? b + qh_off : NULL, scmn, ba[i].qs);
+        uint16_t d = avx2_ld_u16(b), dmin = avx2_ld_u16(b + 2);
+        lane[i % QUANT_BLANES] += quant_term_k(d, dmin, ba[i].d, avx2_hsum_i32(vi),
+                                               avx2_hsum_i32(avx2_k4_msum(scmn, &ba[i])));
     }
     *s = quant_lanes_sum(lane, QUANT_BLANES);
+}
+
+_Static_assert(offsetof(block_q4_K, dmin) == 2 && offsetof(block_q5_K, dmin) == 2, "dmin");
+
+static void avx2_dot_q4_K(int64_t n, float *s, const void *w, const void *a)
+{
+    avx2_dot_k45(n, s, w, a, sizeof(block_q4_K), offsetof(block_q4_K, scales), 0,
+                 offsetof(block_q4_K, qs), 0);
 }
 
 static void avx2_dot_q5_K(int64_t n, float *s, const void *w, const void *a)
 {
-    const block_q5_K *bw = w;
-    const block_q8_K *ba = a;
-    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
-    float lane[QUANT_BLANES] = {0};
-    int64_t i;
-    int c;
-
-    for (i = 0; i < n / QUANT_QK_K; i++) {
-        __m256i acc = _mm256_setzero_si256();
-        /* bit 2c of each qh byte belongs to chunk c's low half, 2c+1 to its high
-         * half; shifting the whole vector by 2 per chunk keeps both at bits 0, 1 */
-        __m256i hb = avx2_ld32(bw[i].qh);
-        for (c = 0; c < 4; c++) {
-            uint8_t s1, m1, s2, m2;
-            __m256i q = avx2_ld32(bw[i].qs + 32 * c);
-            __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(hb, one), 4);
-            __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), one), 4);
-            __m256i q0 = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
-            __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
-            quant_k4_scale_min(bw[i].scales, 2 * c, &s1, &m1);
-            quant_k4_scale_min(bw[i].scales, 2 * c + 1, &s2, &m2);
-            acc = _mm256_add_epi32(
-                acc, avx2_scaled(q0, avx2_ld32(ba[i].qs + 64 * c), _mm256_set1_epi16(s1)));
-            acc = _mm256_add_epi32(
-                acc, avx2_scaled(q1, avx2_ld32(ba[i].qs + 64 * c + 32), _mm256_set1_epi16(s2)));
-            hb = _mm256_srli_epi16(hb, 2);
-        }
-        lane[i % QUANT_BLANES] += quant_term_k(bw[i].d, bw[i].dmin, ba[i].d, avx2_hsum_i32(acc),
-                                               quant_k4_msum(bw[i].scales, &ba[i]));
-    }
-    *s = quant_lanes_sum(lane, QUANT_BLANES);
+    avx2_dot_k45(n, s, w, a, sizeof(block_q5_K), offsetof(block_q5_K, scales),
+                 offsetof(block_q5_K, qh), offsetof(block_q5_K, qs), 1);
 }
 
-/* Codes are taken unsigned (0..63) for maddubs; the -32 offset comes back as
- * 32 * sum_j scale_j * bsum_j, exact in int32. */
+/* The int32 partial sums of one Q6_K super-block. Codes are taken unsigned (0..63)
+ * for maddubs; the -32 offset comes back as 32 * sum_j scale_j * bsum_j, exact. */
+static inline __m256i avx2_q6_K_block(const block_q6_K *b, const block_q8_K *a)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+    __m256i bias = _mm256_madd_epi16(sc16, avx2_ld32(a->bsums));
+    __m256i acc = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(bias, 5));
+    int h, k;
+
+#pragma GCC unroll 2
+    for (h = 0; h < 2; h++) {
+        __m256i l0 = avx2_ld32(b->ql + 64 * h);
+        __m256i l1 = avx2_ld32(b->ql + 64 * h + 32);
+        __m256i qh = avx2_ld32(b->qh + 32 * h);
+        /* words 8h..8h+7 of the scales in both halves, for in-lane broadcasts */
+        __m256i sch = _mm256_broadcastsi128_si256(
+            _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(b->scales + 8 * h))));
+        __m256i q[4];
+        q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                               _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+        q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                               _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                               _mm256_and_si256(qh, m2));
+        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+#pragma GCC unroll 4
+        for (k = 0; k < 4; k++) {
+            /* low 128 bits take scale 8h+2k, high ones 8h+2k+1 */
+            const __m256i idx = _mm256_setr_epi8(
+                (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
+                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
+                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
+                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k + 2),
+                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
+                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
+                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
+                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3));
+            acc = _mm256_add_epi32(acc, avx2_scaled(q[k], avx2_ld32(a->qs + 128 * h + 32 * k),
+                                                    _mm256_shuffle_epi8(sch, idx)));
+        }
+    }
+    return acc;
+}
+
 static void avx2_dot_q6_K(int64_t n, float *s, const void *w, const void *a)
 {
     const block_q6_K *bw = w;
     const block_q8_K *ba = a;
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
-    float lane[QUANT_BLANES] = {0};
-    int64_t i;
-    int h, k, j;
+    int64_t nb = n / QUANT_QK_K, i;
+    __m256 acc = _mm256_setzero_ps();
+    float lane[QUANT_BLANES];
+    int k;
 
-    for (i = 0; i < n / QUANT_QK_K; i++) {
-        const int8_t *sc = bw[i].scales;
-        __m256i acc = _mm256_setzero_si256();
-        int32_t bias = 0;
-        for (h = 0; h < 2; h++) {
-            __m256i l0 = avx2_ld32(bw[i].ql + 64 * h);
-            __m256i l1 = avx2_ld32(bw[i].ql + 64 * h + 32);
-            __m256i qh = avx2_ld32(bw[i].qh + 32 * h);
-            __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                   _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                   _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                   _mm256_and_si256(qh, m2));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
-            for (k = 0; k < 4; k++) {
-                int g = 8 * h + 2 * k; /* scale index of the first 16 values */
-                __m256i sv = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
-                acc = _mm256_add_epi32(
-                    acc, avx2_scaled(q[k], avx2_ld32(ba[i].qs + 128 * h + 32 * k), sv));
-            }
-        }
-        for (j = 0; j < 16; j++)
-            bias += (int32_t)sc[j] * ba[i].bsums[j];
-        lane[i % QUANT_BLANES] +=
-            quant_term_f(fp16_to_f32(bw[i].d), ba[i].d, avx2_hsum_i32(acc) - 32 * bias);
+    for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
+        __m256i vi[QUANT_BLANES];
+        __m256 d;
+#pragma GCC unroll 8
+        for (k = 0; k < QUANT_BLANES; k++)
+            vi[k] = avx2_q6_K_block(&bw[i + k], &ba[i + k]);
+        d = _mm256_mul_ps(avx2_half8(bw + i, sizeof *bw, offsetof(block_q6_K, d)),
+                          avx2_q8K_d8(ba + i));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(d, _mm256_cvtepi32_ps(avx2_hsum8_i32(vi))));
     }
+    _mm256_storeu_ps(lane, acc);
+    for (; i < nb; i++)
+        lane[i % QUANT_BLANES] += quant_term_f(fp16_to_f32(bw[i].d), ba[i].d,
+                                               avx2_hsum_i32(avx2_q6_K_block(&bw[i], &ba[i])));
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
