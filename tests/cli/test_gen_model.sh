@@ -2,22 +2,9 @@
 # CLI test of `loupe gen-model`: usage errors exit 2 with a message naming the
 # option, a good run writes a file `inspect` reads, and the same seed repeats bytes.
 set -euo pipefail
-LOUPE=$1
-TMP=$2/cli_gen_$$
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-
-expect_exit() { # code, grep pattern for stderr, command...
-    local want=$1 pat=$2 got=0
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err" || got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: '$*' exited $got, want $want"; cat "$TMP/err"; exit 1
-    fi
-    if ! grep -q -- "$pat" "$TMP/err"; then
-        echo "FAIL: '$*' stderr lacks '$pat':"; cat "$TMP/err"; exit 1
-    fi
-}
+LOUPE_ARG=$1
+. "$(dirname "$0")/lib.sh"
+cli_setup gen "$LOUPE_ARG" "$2"
 
 expect_exit 2 "usage" "$LOUPE" gen-model
 expect_exit 2 "unknown 'gemma9'" "$LOUPE" gen-model --preset gemma9 -o "$TMP/x.gguf"

@@ -3,21 +3,11 @@
 # struct module (independent of our writer) is shown as text and as JSON with the
 # expected fields and KV estimate; a corrupt file exits 1 naming it; usage exits 2.
 set -euo pipefail
-LOUPE=$1
-TMP=$2/cli_inspect_$$
+LOUPE_ARG=$1
 PY=/usr/bin/python3
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib.sh"
+cli_setup inspect "$LOUPE_ARG" "$2"
 
-fail() { echo "FAIL: $*"; exit 1; }
-
-expect_exit() { # code, grep pattern for stderr, command...
-    local want=$1 pat=$2 got=0
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err" || got=$?
-    [ "$got" -eq "$want" ] || { cat "$TMP/err"; fail "'$*' exited $got, want $want"; }
-    grep -q -- "$pat" "$TMP/err" || { cat "$TMP/err"; fail "'$*' stderr lacks '$pat'"; }
-}
 
 # Six layers, 5 sliding : 1 full, the full one without attn_v (K only in the cache).
 "$PY" - "$TMP/m.gguf" <<'EOF'

@@ -3,11 +3,9 @@
 # and for greedy decoding, stdout carries only the answer, chat keeps the conversation,
 # and bad input exits 1 (a bad file, naming it) or 2 (usage).
 set -euo pipefail
-LOUPE=$1
-TMP=$2/cli_run_$$
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+LOUPE_ARG=$1
+. "$(dirname "$0")/lib.sh"
+cli_setup run "$LOUPE_ARG" "$2"
 
 "$LOUPE" gen-model --preset gemma4-tiny --type q8_0 --seed 2 -o "$TMP/m.gguf"
 "$LOUPE" run -m "$TMP/m.gguf" -p "Spring sale" -n 12 --temp 0 >"$TMP/a" 2>"$TMP/a.err"

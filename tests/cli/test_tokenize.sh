@@ -3,19 +3,10 @@
 # file errors exit 2 and 1, BOS comes first unless --no-bos, control strings are text
 # without --special, and --jsonl gives one output line per input string.
 set -euo pipefail
-LOUPE=$1
-TMP=$2/cli_tokenize_$$
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
+LOUPE_ARG=$1
+. "$(dirname "$0")/lib.sh"
+cli_setup tokenize "$LOUPE_ARG" "$2"
 
-fail() { echo "FAIL: $*"; exit 1; }
-expect_exit() { # code, grep pattern for stderr, command...
-    local want=$1 pat=$2 got=0
-    shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err" || got=$?
-    [ "$got" -eq "$want" ] || { cat "$TMP/err"; fail "'$*' exited $got, want $want"; }
-    grep -q -- "$pat" "$TMP/err" || { cat "$TMP/err"; fail "'$*' stderr lacks '$pat'"; }
-}
 
 "$LOUPE" gen-model --preset gemma4-tiny -o "$TMP/tiny.gguf" >/dev/null
 M=$TMP/tiny.gguf
