@@ -78,6 +78,24 @@ static const char *chat_role_name(chat_role r)
     return r == CHAT_SYSTEM ? "system" : r == CHAT_USER ? "user" : "model";
 }
 
+/* open ROLE\n [prefix\n\n] text close\n: the turn shape both formats share. */
+static void chat_turn(chat_buf *b, const char *open, const char *close, const chat_msg *m,
+                      const chat_msg *prefix)
+{
+    const char *role = chat_role_name(m->role);
+
+    chat_marker(b, open);
+    chat_text(b, role, strlen(role));
+    chat_text(b, "\n", 1);
+    if (prefix) {
+        chat_trimmed(b, prefix->text, prefix->n);
+        chat_text(b, "\n\n", 2);
+    }
+    chat_trimmed(b, m->text, m->n);
+    chat_marker(b, close);
+    chat_text(b, "\n", 1);
+}
+
 static void chat_gemma4(chat_buf *b, const chat_msg *msgs, size_t n, int think)
 {
     const chat_msg *sys = n > 0 && msgs[0].role == CHAT_SYSTEM ? &msgs[0] : NULL;
@@ -95,15 +113,8 @@ static void chat_gemma4(chat_buf *b, const chat_msg *msgs, size_t n, int think)
         chat_marker(b, "<turn|>");
         chat_text(b, "\n", 1);
     }
-    for (size_t i = sys ? 1 : 0; i < n; i++) {
-        const char *role = chat_role_name(msgs[i].role);
-        chat_marker(b, "<|turn>");
-        chat_text(b, role, strlen(role));
-        chat_text(b, "\n", 1);
-        chat_trimmed(b, msgs[i].text, msgs[i].n);
-        chat_marker(b, "<turn|>");
-        chat_text(b, "\n", 1);
-    }
+    for (size_t i = sys ? 1 : 0; i < n; i++)
+        chat_turn(b, "<|turn>", "<turn|>", &msgs[i], NULL);
     chat_marker(b, "<|turn>");
     chat_text(b, "model", 5);
     chat_text(b, "\n", 1);
@@ -120,19 +131,8 @@ static void chat_gemma3(chat_buf *b, const chat_msg *msgs, size_t n)
 {
     const chat_msg *sys = n > 0 && msgs[0].role == CHAT_SYSTEM ? &msgs[0] : NULL;
 
-    for (size_t i = sys ? 1 : 0; i < n; i++) {
-        const char *role = chat_role_name(msgs[i].role);
-        chat_marker(b, "<start_of_turn>");
-        chat_text(b, role, strlen(role));
-        chat_text(b, "\n", 1);
-        if (sys && i == 1) {
-            chat_trimmed(b, sys->text, sys->n);
-            chat_text(b, "\n\n", 2);
-        }
-        chat_trimmed(b, msgs[i].text, msgs[i].n);
-        chat_marker(b, "<end_of_turn>");
-        chat_text(b, "\n", 1);
-    }
+    for (size_t i = sys ? 1 : 0; i < n; i++)
+        chat_turn(b, "<start_of_turn>", "<end_of_turn>", &msgs[i], sys && i == 1 ? sys : NULL);
     chat_marker(b, "<start_of_turn>");
     chat_text(b, "model", 5);
     chat_text(b, "\n", 1);
