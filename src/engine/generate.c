@@ -18,6 +18,8 @@ typedef struct generate_text {
 
 static lp_err generate_append(generate_text *g, const char *s, size_t n, lp_error *err)
 {
+    if (n == 0) /* nothing to add, and the buffer may not exist yet */
+        return LP_OK;
     if (g->n + n > g->cap) {
         size_t cap = g->cap ? g->cap : 4096;
         char *p;

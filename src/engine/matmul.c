@@ -14,6 +14,7 @@
 typedef struct matmul_job {
     const matmul_weight *w;
     quant_dot_fn dot;
+    quant_dot4_fn dot4; /* NULL: four dots instead */
     size_t w_row_bytes;
     const uint8_t *act;
     size_t a_row_bytes;
@@ -54,20 +55,30 @@ static void matmul_quant_item(void *ctx, int64_t t, int thread)
 static void matmul_item(void *ctx, int64_t item, int thread)
 {
     const matmul_job *j = ctx;
-    const int64_t r0 = item * MATMUL_ROWS;
+    const int64_t r0 = item * MATMUL_ROWS, n_out = j->w->n_out, n_in = j->w->n_in;
     int64_t r1 = r0 + MATMUL_ROWS;
     const uint8_t *wbase = j->w->data;
 
     (void)thread;
-    if (r1 > j->w->n_out)
-        r1 = j->w->n_out;
+    if (r1 > n_out)
+        r1 = n_out;
     for (int64_t t0 = 0; t0 < j->n_tok; t0 += MATMUL_TOK_TILE) {
         int64_t t1 = t0 + MATMUL_TOK_TILE < j->n_tok ? t0 + MATMUL_TOK_TILE : j->n_tok;
         for (int64_t r = r0; r < r1; r++) {
             const uint8_t *wr = wbase + (size_t)r * j->w_row_bytes;
-            for (int64_t t = t0; t < t1; t++)
-                j->dot(j->w->n_in, &j->y[t * j->w->n_out + r], wr,
-                       j->act + (size_t)t * j->a_row_bytes);
+            int64_t t = t0;
+            /* dot4 gives each output the bits of dot, so how the tokens fall into
+             * groups of four never shows in the result */
+            if (j->dot4) {
+                for (; t + 4 <= t1; t += 4) {
+                    float s[4];
+                    j->dot4(n_in, s, wr, j->act + (size_t)t * j->a_row_bytes, j->a_row_bytes);
+                    for (int k = 0; k < 4; k++)
+                        j->y[(t + k) * n_out + r] = s[k];
+                }
+            }
+            for (; t < t1; t++)
+                j->dot(n_in, &j->y[t * n_out + r], wr, j->act + (size_t)t * j->a_row_bytes);
         }
     }
 }
@@ -110,6 +121,7 @@ lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t
     }
     job.w = w;
     job.dot = k->dot;
+    job.dot4 = k->dot4;
     job.w_row_bytes = (size_t)w_row;
     job.a_row_bytes = (size_t)a_row;
     job.n_tok = n_tok;

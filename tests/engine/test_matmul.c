@@ -17,7 +17,7 @@
 
 #define N_IN 512
 #define N_OUT 37 /* not a multiple of the 16-row work item */
-#define N_TOK 5
+#define N_TOK 9  /* two groups of four (dot4) and one token left */
 
 static const tensor_type mm_types[] = {
     TENSOR_TYPE_F32,  TENSOR_TYPE_F16,  TENSOR_TYPE_BF16, TENSOR_TYPE_Q8_0,
@@ -111,6 +111,9 @@ static void mm_check_type(const quant_table *qt, const quant_table *ref, tensor_
     /* determinism: thread count and batch size never change a single bit */
     assert_memory_equal(y1, y2, N_OUT * N_TOK * sizeof *y1);
     assert_memory_equal(y1, y3, N_OUT * N_TOK * sizeof *y1);
+    /* shifted by one token the batch falls into other groups of four (dot4) */
+    assert_int_equal(matmul_run(&c2, &mw, x + N_IN, N_TOK - 1, y3, &err), LP_OK);
+    assert_memory_equal(y1 + N_OUT, y3, N_OUT * (N_TOK - 1) * sizeof *y1);
 
     mm_reference(ref, t, w, (size_t)w_row, x, yr, sc);
     for (int i = 0; i < N_OUT * N_TOK; i++) {

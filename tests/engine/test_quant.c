@@ -891,6 +891,60 @@ static void test_dot_isa(void **state)
     assert_true(checked >= (int)N_CASES * 4);
 }
 
+/* dot4 against dot of the same table, bit for bit: four different activation rows
+ * (row j is quantized from its own data) at a stride that is not a multiple of the
+ * row size, so a kernel that mixes up rows or strides shows. Every length covers
+ * the eight-block groups and the remainder. */
+static void test_dot4(void **state)
+{
+    const quant_table *t = test_table(*(quant_isa *)*state), *s = NULL;
+    size_t c, li;
+    int checked = 0;
+
+    assert_int_equal(quant_table_get(QUANT_ISA_SCALAR, &s, NULL), LP_OK);
+    for (c = 0; c < N_CASES; c++) {
+        tensor_type ty = test_cases[c].type;
+        if (!t->k[ty].dot4)
+            continue;
+        for (li = 0; li < N_LENGTHS; li++) {
+            int64_t n = test_lengths[li];
+            uint64_t a_row, stride;
+            float *af;
+            uint8_t *acts;
+            float got[4], want[4];
+            test_rows r;
+            int j;
+            if (!test_fits(ty, n))
+                continue;
+            test_rows_make(&r, s, ty, n, (int)(li & 1), 5000 + (uint64_t)ty * 64 + li);
+            a_row = test_row_bytes(t->k[ty].act_type, n);
+            stride = a_row + 3 + (uint64_t)(li & 1) * 61;
+            acts = test_alloc(4 * stride);
+            af = test_alloc((uint64_t)n * sizeof(float));
+            for (j = 0; j < 4; j++) {
+                rng_fill(af, n, j & 3);
+                test_quant_act(t, ty, af, acts + (size_t)j * stride, n);
+            }
+            t->k[ty].dot4(n, got, r.w, acts, (size_t)stride);
+            for (j = 0; j < 4; j++) {
+                t->k[ty].dot(n, &want[j], r.w, acts + (size_t)j * stride);
+                if (test_f32_bits(got[j]) != test_f32_bits(want[j]))
+                    fail_msg("%s %s n=%lld row %d: dot4 %.9g, dot %.9g", t->name,
+                             tensor_type_name(ty), (long long)n, j, (double)got[j],
+                             (double)want[j]);
+            }
+            checked++;
+            lp_alloc_free(af);
+            lp_alloc_free(acts);
+            test_rows_free(&r);
+        }
+    }
+    if (t->isa == QUANT_ISA_SCALAR)
+        assert_true(checked >= (int)N_CASES * 4);
+    else
+        assert_true(checked > 0);
+}
+
 static void test_dot_deq(void **state)
 {
     const quant_table *t = test_table(*(quant_isa *)*state), *s = NULL;
@@ -947,6 +1001,9 @@ int main(void)
         TEST_ISA(test_quantize_identical, avx512),
         TEST_ISA(test_dot_isa, avx2),
         TEST_ISA(test_dot_isa, avx512),
+        TEST_ISA(test_dot4, scalar),
+        TEST_ISA(test_dot4, avx2),
+        TEST_ISA(test_dot4, avx512),
         TEST_ISA(test_dot_deq, scalar),
         TEST_ISA(test_dot_deq, avx2),
         TEST_ISA(test_dot_deq, avx512),

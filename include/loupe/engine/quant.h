@@ -5,6 +5,7 @@
 #ifndef LOUPE_ENGINE_QUANT_H
 #define LOUPE_ENGINE_QUANT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "loupe/base/err.h"
@@ -22,11 +23,17 @@ typedef void (*quant_to_f32_fn)(const void *x, float *y, int64_t n);
 typedef void (*quant_from_f32_fn)(const float *x, void *y, int64_t n);
 /* *s = sum over i < n of w[i] * a[i]; w in the weight type, a in act_type. */
 typedef void (*quant_dot_fn)(int64_t n, float *s, const void *w, const void *a);
+/* s[j] = the dot of w with activation row a + j*a_stride bytes, j < 4, each
+ * bit-identical to dot(n, &s[j], w, a + j*a_stride): the weight row is unpacked
+ * once for the four, which is what makes prefill cheaper than four dots. */
+typedef void (*quant_dot4_fn)(int64_t n, float *s, const void *w, const void *a, size_t a_stride);
 
 typedef struct quant_kernels {
     quant_to_f32_fn to_f32;
     quant_from_f32_fn from_f32;
     quant_dot_fn dot;
+    /* NULL where no kernel shares work across rows: callers then make four dots */
+    quant_dot4_fn dot4;
     tensor_type act_type; /* F32 for float weights, Q8_0 for 32-blocks, Q8_K for K-quants */
 } quant_kernels;
 

@@ -65,6 +65,26 @@ static void dispatch_detect(dispatch_cpu *f)
 }
 #endif
 
+/* Applies one ISA's filler on top of t. A dot4 promises the bits of the dot beside
+ * it and is only faster than four of those dots, so one inherited from below is
+ * dropped where the layer replaces dot without giving its own dot4 (matmul then
+ * calls the new dot four times). */
+static void dispatch_layer(quant_table *t, void (*fill)(quant_table *))
+{
+    quant_dot_fn dot[TENSOR_TYPE_COUNT];
+    quant_dot4_fn dot4[TENSOR_TYPE_COUNT];
+    int i;
+
+    for (i = 0; i < TENSOR_TYPE_COUNT; i++) {
+        dot[i] = t->k[i].dot;
+        dot4[i] = t->k[i].dot4;
+    }
+    fill(t);
+    for (i = 0; i < TENSOR_TYPE_COUNT; i++)
+        if (t->k[i].dot != dot[i] && t->k[i].dot4 == dot4[i])
+            t->k[i].dot4 = NULL;
+}
+
 static void dispatch_build(void)
 {
     quant_table *t;
@@ -80,16 +100,16 @@ static void dispatch_build(void)
     t->isa = QUANT_ISA_AVX2;
     t->name = "avx2";
     quant_ref_fill(t);
-    quant_avx2_fill(t);
+    dispatch_layer(t, quant_avx2_fill);
 
     t = &dispatch_tables[QUANT_ISA_AVX512];
     t->isa = QUANT_ISA_AVX512;
     t->name = dispatch_feat.avx512vnni ? "avx512vnni" : "avx512";
     quant_ref_fill(t);
-    quant_avx2_fill(t);
-    quant_avx512_fill(t);
+    dispatch_layer(t, quant_avx2_fill);
+    dispatch_layer(t, quant_avx512_fill);
     if (dispatch_feat.avx512vnni)
-        quant_avx512vnni_fill(t);
+        dispatch_layer(t, quant_avx512vnni_fill);
 }
 
 int quant_isa_supported(quant_isa isa)

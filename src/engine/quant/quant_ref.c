@@ -883,38 +883,66 @@ static void ref_dot_q8_K(int64_t n, float *s, const void *w, const void *a)
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
+/* ---- four activation rows ----------------------------------------------------------- */
+
+/* The reference dot4 is four dots by definition: the SIMD dot4s are held to it. */
+#define REF_DOT4(name)                                                                             \
+    static void ref_dot4_##name(int64_t n, float *s, const void *w, const void *a,                 \
+                                size_t a_stride)                                                   \
+    {                                                                                              \
+        for (int j = 0; j < 4; j++)                                                                \
+            ref_dot_##name(n, &s[j], w, (const uint8_t *)a + (size_t)j * a_stride);                \
+    }
+
+REF_DOT4(f32)
+REF_DOT4(f16)
+REF_DOT4(bf16)
+REF_DOT4(q8_0)
+REF_DOT4(q4_0)
+REF_DOT4(q4_1)
+REF_DOT4(q5_0)
+REF_DOT4(q5_1)
+REF_DOT4(q4_K)
+REF_DOT4(q5_K)
+REF_DOT4(q6_K)
+REF_DOT4(q8_K)
+
 /* ---- table ----------------------------------------------------------------------- */
 
 static void ref_set(quant_table *t, tensor_type type, quant_to_f32_fn to, quant_from_f32_fn from,
-                    quant_dot_fn dot, tensor_type act)
+                    quant_dot_fn dot, quant_dot4_fn dot4, tensor_type act)
 {
     t->k[type].to_f32 = to;
     t->k[type].from_f32 = from;
     t->k[type].dot = dot;
+    t->k[type].dot4 = dot4;
     t->k[type].act_type = act;
 }
 
 void quant_ref_fill(quant_table *t)
 {
-    ref_set(t, TENSOR_TYPE_F32, ref_f32_to_f32, ref_f32_from_f32, ref_dot_f32, TENSOR_TYPE_F32);
-    ref_set(t, TENSOR_TYPE_F16, ref_f16_to_f32, ref_f16_from_f32, ref_dot_f16, TENSOR_TYPE_F32);
-    ref_set(t, TENSOR_TYPE_BF16, ref_bf16_to_f32, ref_bf16_from_f32, ref_dot_bf16, TENSOR_TYPE_F32);
-    ref_set(t, TENSOR_TYPE_Q8_0, ref_q8_0_to_f32, ref_q8_0_from_f32, ref_dot_q8_0,
+    ref_set(t, TENSOR_TYPE_F32, ref_f32_to_f32, ref_f32_from_f32, ref_dot_f32, ref_dot4_f32,
+            TENSOR_TYPE_F32);
+    ref_set(t, TENSOR_TYPE_F16, ref_f16_to_f32, ref_f16_from_f32, ref_dot_f16, ref_dot4_f16,
+            TENSOR_TYPE_F32);
+    ref_set(t, TENSOR_TYPE_BF16, ref_bf16_to_f32, ref_bf16_from_f32, ref_dot_bf16, ref_dot4_bf16,
+            TENSOR_TYPE_F32);
+    ref_set(t, TENSOR_TYPE_Q8_0, ref_q8_0_to_f32, ref_q8_0_from_f32, ref_dot_q8_0, ref_dot4_q8_0,
             TENSOR_TYPE_Q8_0);
-    ref_set(t, TENSOR_TYPE_Q4_0, ref_q4_0_to_f32, ref_q4_0_from_f32, ref_dot_q4_0,
+    ref_set(t, TENSOR_TYPE_Q4_0, ref_q4_0_to_f32, ref_q4_0_from_f32, ref_dot_q4_0, ref_dot4_q4_0,
             TENSOR_TYPE_Q8_0);
-    ref_set(t, TENSOR_TYPE_Q4_1, ref_q4_1_to_f32, ref_q4_1_from_f32, ref_dot_q4_1,
+    ref_set(t, TENSOR_TYPE_Q4_1, ref_q4_1_to_f32, ref_q4_1_from_f32, ref_dot_q4_1, ref_dot4_q4_1,
             TENSOR_TYPE_Q8_0);
-    ref_set(t, TENSOR_TYPE_Q5_0, ref_q5_0_to_f32, ref_q5_0_from_f32, ref_dot_q5_0,
+    ref_set(t, TENSOR_TYPE_Q5_0, ref_q5_0_to_f32, ref_q5_0_from_f32, ref_dot_q5_0, ref_dot4_q5_0,
             TENSOR_TYPE_Q8_0);
-    ref_set(t, TENSOR_TYPE_Q5_1, ref_q5_1_to_f32, ref_q5_1_from_f32, ref_dot_q5_1,
+    ref_set(t, TENSOR_TYPE_Q5_1, ref_q5_1_to_f32, ref_q5_1_from_f32, ref_dot_q5_1, ref_dot4_q5_1,
             TENSOR_TYPE_Q8_0);
-    ref_set(t, TENSOR_TYPE_Q4_K, ref_q4_K_to_f32, ref_q4_K_from_f32, ref_dot_q4_K,
+    ref_set(t, TENSOR_TYPE_Q4_K, ref_q4_K_to_f32, ref_q4_K_from_f32, ref_dot_q4_K, ref_dot4_q4_K,
             TENSOR_TYPE_Q8_K);
-    ref_set(t, TENSOR_TYPE_Q5_K, ref_q5_K_to_f32, ref_q5_K_from_f32, ref_dot_q5_K,
+    ref_set(t, TENSOR_TYPE_Q5_K, ref_q5_K_to_f32, ref_q5_K_from_f32, ref_dot_q5_K, ref_dot4_q5_K,
             TENSOR_TYPE_Q8_K);
-    ref_set(t, TENSOR_TYPE_Q6_K, ref_q6_K_to_f32, ref_q6_K_from_f32, ref_dot_q6_K,
+    ref_set(t, TENSOR_TYPE_Q6_K, ref_q6_K_to_f32, ref_q6_K_from_f32, ref_dot_q6_K, ref_dot4_q6_K,
             TENSOR_TYPE_Q8_K);
-    ref_set(t, TENSOR_TYPE_Q8_K, ref_q8_K_to_f32, ref_q8_K_from_f32, ref_dot_q8_K,
+    ref_set(t, TENSOR_TYPE_Q8_K, ref_q8_K_to_f32, ref_q8_K_from_f32, ref_dot_q8_K, ref_dot4_q8_K,
             TENSOR_TYPE_Q8_K);
 }
