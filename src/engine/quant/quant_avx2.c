@@ -30,22 +30,6 @@ static inline float avx2_hmax_ps(__m256 v)
     return _mm_cvtss_f32(h);
 }
 
-static inline float avx2_ld_f32(const uint8_t *p)
-{
-    float f;
-
-    memcpy(&f, p, sizeof f);
-    return f;
-}
-
-static inline uint16_t avx2_ld_u16(const uint8_t *p)
-{
-    uint16_t h;
-
-    memcpy(&h, p, sizeof h);
-    return h;
-}
-
 /* ---- float dots: lane k*8+j of acc[k] is ref's lane (i % 32) --------------------- */
 
 static inline __m256 avx2_ld8_f16(const uint8_t *p)
@@ -79,7 +63,7 @@ static void avx2_dot_f32(int64_t n, float *s, const void *w, const void *a)
     for (k = 0; k < 4; k++)
         _mm256_storeu_ps(lane + 8 * k, acc[k]);
     for (; i < n; i++)
-        lane[i % QUANT_LANES] += avx2_ld_f32(pw + 4 * i) * avx2_ld_f32(pa + 4 * i);
+        lane[i % QUANT_LANES] += quant_ld_f32(pw + 4 * i) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
@@ -102,7 +86,7 @@ static void avx2_dot_f16(int64_t n, float *s, const void *w, const void *a)
     for (k = 0; k < 4; k++)
         _mm256_storeu_ps(lane + 8 * k, acc[k]);
     for (; i < n; i++)
-        lane[i % QUANT_LANES] += fp16_to_f32(avx2_ld_u16(pw + 2 * i)) * avx2_ld_f32(pa + 4 * i);
+        lane[i % QUANT_LANES] += fp16_to_f32(quant_ld_u16(pw + 2 * i)) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
@@ -126,7 +110,7 @@ static void avx2_dot_bf16(int64_t n, float *s, const void *w, const void *a)
         _mm256_storeu_ps(lane + 8 * k, acc[k]);
     for (; i < n; i++)
         lane[i % QUANT_LANES] +=
-            fp16_bf16_to_f32(avx2_ld_u16(pw + 2 * i)) * avx2_ld_f32(pa + 4 * i);
+            fp16_bf16_to_f32(quant_ld_u16(pw + 2 * i)) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
@@ -146,9 +130,9 @@ static inline __attribute__((always_inline)) float avx2_ld1_w(const uint8_t *pw,
                                                               int kind)
 {
     if (kind == 0)
-        return avx2_ld_f32(pw + 4 * e);
-    return kind == 1 ? fp16_to_f32(avx2_ld_u16(pw + 2 * e))
-                     : fp16_bf16_to_f32(avx2_ld_u16(pw + 2 * e));
+        return quant_ld_f32(pw + 4 * e);
+    return kind == 1 ? fp16_to_f32(quant_ld_u16(pw + 2 * e))
+                     : fp16_bf16_to_f32(quant_ld_u16(pw + 2 * e));
 }
 
 static inline __attribute__((always_inline)) void
@@ -182,7 +166,7 @@ avx2_dot4_float(int64_t n, float *s, const void *w, const void *a, size_t a_stri
     for (j = 0; j < 4; j++) {
         const uint8_t *pj = pa + (size_t)j * a_stride;
         for (e = i; e < n; e++)
-            lane[j][e % QUANT_LANES] += avx2_ld1_w(pw, e, kind) * avx2_ld_f32(pj + 4 * e);
+            lane[j][e % QUANT_LANES] += avx2_ld1_w(pw, e, kind) * quant_ld_f32(pj + 4 * e);
         s[j] = quant_lanes_sum(lane[j], QUANT_LANES);
     }
 }
@@ -285,8 +269,8 @@ static inline __m256 avx2_half8(const void *blocks, size_t stride, size_t off)
 
 #pragma GCC unroll 4
     for (k = 0; k < 4; k++) {
-        lo |= (uint64_t)avx2_ld_u16(p + (size_t)k * stride) << (16 * k);
-        hi |= (uint64_t)avx2_ld_u16(p + (size_t)(k + 4) * stride) << (16 * k);
+        lo |= (uint64_t)quant_ld_u16(p + (size_t)k * stride) << (16 * k);
+        hi |= (uint64_t)quant_ld_u16(p + (size_t)(k + 4) * stride) << (16 * k);
     }
     return _mm256_cvtph_ps(_mm_set_epi64x((long long)hi, (long long)lo));
 }
@@ -661,7 +645,7 @@ avx2_dot_k45(int64_t n, float *s, const uint8_t *w, const block_q8_K *ba, size_t
         const uint8_t *b = w + (size_t)i * wsize;
         __m128i scmn = avx2_k4_scales(b + scales_off);
         __m256i vi = avx2_k45_block(b + qs_off, has_qh ? b + qh_off : NULL, scmn, ba[i].qs);
-        uint16_t d = avx2_ld_u16(b), dmin = avx2_ld_u16(b + 2);
+        uint16_t d = quant_ld_u16(b), dmin = quant_ld_u16(b + 2);
         lane[i % QUANT_BLANES] += quant_term_k(d, dmin, ba[i].d, avx2_hsum_i32(vi),
                                                avx2_hsum_i32(avx2_k4_msum(scmn, &ba[i])));
     }
@@ -746,7 +730,7 @@ avx2_dot4_k45(int64_t n, float *s, const uint8_t *w, const void *a, size_t a_str
         const uint8_t *b = w + (size_t)i * wsize;
         __m128i scmn = avx2_k4_scales(b + scales_off);
         __m256i v4[4];
-        uint16_t d = avx2_ld_u16(b), dmin = avx2_ld_u16(b + 2);
+        uint16_t d = quant_ld_u16(b), dmin = quant_ld_u16(b + 2);
         avx2_k45_block4(b + qs_off, has_qh ? b + qh_off : NULL, scmn, ba0[i].qs, a_stride, v4);
         for (j = 0; j < 4; j++) {
             const block_q8_K *baj =

@@ -19,22 +19,6 @@ static inline int32_t avx512_hsum256(__m256i v)
     return _mm_cvtsi128_si32(s);
 }
 
-static inline float avx512_ld_f32(const uint8_t *p)
-{
-    float f;
-
-    memcpy(&f, p, sizeof f);
-    return f;
-}
-
-static inline uint16_t avx512_ld_u16(const uint8_t *p)
-{
-    uint16_t h;
-
-    memcpy(&h, p, sizeof h);
-    return h;
-}
-
 /* ---- float dots: lane 16k+j of acc[k] is ref's lane (i % 32) --------------------- */
 
 static inline __m512 avx512_ld16_f16(const uint8_t *p)
@@ -65,7 +49,7 @@ static void avx512_dot_f32(int64_t n, float *s, const void *w, const void *a)
     _mm512_storeu_ps(lane, acc0);
     _mm512_storeu_ps(lane + 16, acc1);
     for (; i < n; i++)
-        lane[i % QUANT_LANES] += avx512_ld_f32(pw + 4 * i) * avx512_ld_f32(pa + 4 * i);
+        lane[i % QUANT_LANES] += quant_ld_f32(pw + 4 * i) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
@@ -85,7 +69,7 @@ static void avx512_dot_f16(int64_t n, float *s, const void *w, const void *a)
     _mm512_storeu_ps(lane, acc0);
     _mm512_storeu_ps(lane + 16, acc1);
     for (; i < n; i++)
-        lane[i % QUANT_LANES] += fp16_to_f32(avx512_ld_u16(pw + 2 * i)) * avx512_ld_f32(pa + 4 * i);
+        lane[i % QUANT_LANES] += fp16_to_f32(quant_ld_u16(pw + 2 * i)) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
@@ -106,7 +90,7 @@ static void avx512_dot_bf16(int64_t n, float *s, const void *w, const void *a)
     _mm512_storeu_ps(lane + 16, acc1);
     for (; i < n; i++)
         lane[i % QUANT_LANES] +=
-            fp16_bf16_to_f32(avx512_ld_u16(pw + 2 * i)) * avx512_ld_f32(pa + 4 * i);
+            fp16_bf16_to_f32(quant_ld_u16(pw + 2 * i)) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 

@@ -7,9 +7,27 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "loupe/engine/fp16.h"
 #include "loupe/engine/quant.h"
+
+/* Unaligned loads: F32/F16/BF16 rows and block scales may start at any byte. */
+static inline float quant_ld_f32(const uint8_t *p)
+{
+    float f;
+
+    memcpy(&f, p, sizeof f);
+    return f;
+}
+
+static inline uint16_t quant_ld_u16(const uint8_t *p)
+{
+    uint16_t h;
+
+    memcpy(&h, p, sizeof h);
+    return h;
+}
 
 #define QUANT_QK 32    /* values per block of the 32-block types */
 #define QUANT_QK_K 256 /* values per super-block of the K-quants */

@@ -7,23 +7,7 @@
 
 #include "quant_impl.h"
 
-/* Unaligned loads and stores: F32/F16/BF16 rows may start at any byte. */
-static inline float ref_ld_f32(const uint8_t *p)
-{
-    float f;
-
-    memcpy(&f, p, sizeof f);
-    return f;
-}
-
-static inline uint16_t ref_ld_u16(const uint8_t *p)
-{
-    uint16_t h;
-
-    memcpy(&h, p, sizeof h);
-    return h;
-}
-
+/* Unaligned stores: F32/F16/BF16 rows may start at any byte. */
 static inline void ref_st_u16(uint8_t *p, uint16_t h)
 {
     memcpy(p, &h, sizeof h);
@@ -120,7 +104,7 @@ static void ref_dot_f32(int64_t n, float *s, const void *w, const void *a)
     int64_t i;
 
     for (i = 0; i < n; i++)
-        lane[i % QUANT_LANES] += ref_ld_f32(pw + 4 * i) * ref_ld_f32(pa + 4 * i);
+        lane[i % QUANT_LANES] += quant_ld_f32(pw + 4 * i) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
@@ -130,7 +114,7 @@ static void ref_f16_to_f32(const void *x, float *y, int64_t n)
     int64_t i;
 
     for (i = 0; i < n; i++)
-        y[i] = fp16_to_f32(ref_ld_u16(p + 2 * i));
+        y[i] = fp16_to_f32(quant_ld_u16(p + 2 * i));
 }
 
 static void ref_f16_from_f32(const float *x, void *y, int64_t n)
@@ -149,7 +133,7 @@ static void ref_dot_f16(int64_t n, float *s, const void *w, const void *a)
     int64_t i;
 
     for (i = 0; i < n; i++)
-        lane[i % QUANT_LANES] += fp16_to_f32(ref_ld_u16(pw + 2 * i)) * ref_ld_f32(pa + 4 * i);
+        lane[i % QUANT_LANES] += fp16_to_f32(quant_ld_u16(pw + 2 * i)) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
@@ -159,7 +143,7 @@ static void ref_bf16_to_f32(const void *x, float *y, int64_t n)
     int64_t i;
 
     for (i = 0; i < n; i++)
-        y[i] = fp16_bf16_to_f32(ref_ld_u16(p + 2 * i));
+        y[i] = fp16_bf16_to_f32(quant_ld_u16(p + 2 * i));
 }
 
 static void ref_bf16_from_f32(const float *x, void *y, int64_t n)
@@ -178,7 +162,8 @@ static void ref_dot_bf16(int64_t n, float *s, const void *w, const void *a)
     int64_t i;
 
     for (i = 0; i < n; i++)
-        lane[i % QUANT_LANES] += fp16_bf16_to_f32(ref_ld_u16(pw + 2 * i)) * ref_ld_f32(pa + 4 * i);
+        lane[i % QUANT_LANES] +=
+            fp16_bf16_to_f32(quant_ld_u16(pw + 2 * i)) * quant_ld_f32(pa + 4 * i);
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
