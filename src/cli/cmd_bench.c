@@ -21,6 +21,9 @@ int cmd_bench(int argc, char **argv)
         return bench_kernels(argc - 1, argv + 1);
     if (!strcmp(argv[1], "model"))
         return bench_model(argc - 1, argv + 1);
-    fprintf(stderr, "loupe bench: unknown benchmark '%s' (known: kernels, model)\n", argv[1]);
+    if (!strcmp(argv[1], "grammar"))
+        return bench_grammar(argc - 1, argv + 1);
+    fprintf(stderr, "loupe bench: unknown benchmark '%s' (known: kernels, model, grammar)\n",
+            argv[1]);
     return CMD_EXIT_USAGE;
 }

@@ -1,6 +1,7 @@
 /* `loupe run` (one user turn) and `loupe chat` (interactive, multi-turn) through a model
  * with the chat format, streamed to stdout; progress and timings go to stderr
- * (design.md §6). Thinking is off unless --think; --temp 0 is greedy; a seed repeats. */
+ * (design.md §6). Thinking is off unless --think; --temp 0 is greedy; a seed repeats.
+ * --json / --json-schema constrain the answer to JSON (docs/internals/grammar.md). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,13 +10,16 @@
 #include "cmd.h"
 #include "loupe/base/alloc.h"
 #include "loupe/base/clock.h"
+#include "loupe/base/fs.h"
 #include "loupe/base/parse.h"
 #include "loupe/engine/chat.h"
 #include "loupe/engine/generate.h"
+#include "loupe/engine/grammar.h"
 
 typedef struct cmd_run_opts {
     const char *model, *prompt, *system;
-    int think;
+    const char *json_schema; /* file, or NULL */
+    int think, json;
     int64_t n_predict, threads, ctx, batch;
     gemma_cache_type cache;
     sampler_params sp;
@@ -30,7 +34,8 @@ static void cmd_run_usage(FILE *f)
             "usage: loupe run -m MODEL -p TEXT [--system TEXT] [--think] [-n MAX_TOKENS]\n"
             "         [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R]\n"
             "         [--presence-penalty P] [--frequency-penalty P] [--seed S] [--stop STR]...\n"
-            "         [-t THREADS] [-c CTX] [--batch N] [--cache-type f16|f32]\n");
+            "         [-t THREADS] [-c CTX] [--batch N] [--cache-type f16|f32]\n"
+            "         [--json | --json-schema FILE.json]\n");
 }
 
 static int cmd_run_flag(cmd_run_opts *o, const char *a, const char *v, lp_error *err)
@@ -59,6 +64,8 @@ static int cmd_run_flag(cmd_run_opts *o, const char *a, const char *v, lp_error 
         o->prompt = v;
     else if (!strcmp(a, "--system"))
         o->system = v;
+    else if (!strcmp(a, "--json-schema"))
+        o->json_schema = v;
     else if (!strcmp(a, "--stop")) {
         if (o->n_stops == GENERATE_MAX_STOPS) {
             lp_err_set(err, LP_ERR_USAGE, "--stop: at most %d", GENERATE_MAX_STOPS);
@@ -102,8 +109,8 @@ static int cmd_run_flag(cmd_run_opts *o, const char *a, const char *v, lp_error 
 static int cmd_run_parse(int argc, char **argv, cmd_run_opts *o, int need_prompt, lp_error *err)
 {
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--think")) {
-            o->think = 1;
+        if (!strcmp(argv[i], "--think") || !strcmp(argv[i], "--json")) {
+            *(!strcmp(argv[i], "--json") ? &o->json : &o->think) = 1;
             continue;
         }
         if (i + 1 >= argc) {
@@ -113,6 +120,10 @@ static int cmd_run_parse(int argc, char **argv, cmd_run_opts *o, int need_prompt
         if (!cmd_run_flag(o, argv[i], argv[i + 1], err))
             return 0;
         i++;
+    }
+    if (o->json && o->json_schema) {
+        lp_err_set(err, LP_ERR_USAGE, "--json and --json-schema exclude each other");
+        return 0;
     }
     if (!o->model || (need_prompt && !o->prompt)) {
         lp_err_set(err, LP_ERR_USAGE, need_prompt ? "-m and -p are required" : "-m is required");
@@ -182,6 +193,8 @@ typedef struct cmd_session {
     gemma_state *s;
     tokenizer *tok;
     lp_threadpool *pool;
+    grammar *gram;         /* NULL unless --json / --json-schema */
+    grammar_vocab *gvocab; /* the vocabulary's token trie, with gram */
     int32_t stop_ids[CHAT_MAX_STOPS];
     size_t n_stop;
     matmul_ctx mc;
@@ -192,10 +205,34 @@ typedef struct cmd_session {
 static void cmd_session_close(cmd_session *x)
 {
     matmul_ctx_free(&x->mc);
+    grammar_vocab_close(x->gvocab);
+    grammar_free(x->gram);
     gemma_state_close(x->s);
     tokenizer_close(x->tok);
     gemma_close(x->m);
     lp_threadpool_close(x->pool);
+}
+
+/* The schema file is read and compiled before the model loads, so a bad schema fails
+ * fast; it is capped like every outside input. */
+static lp_err cmd_session_grammar(cmd_session *x, lp_error *err)
+{
+    uint8_t *text = NULL;
+    size_t n = 0;
+    lp_err rc;
+
+    if (!x->o.json && !x->o.json_schema)
+        return LP_OK;
+    if (x->o.json_schema) {
+        rc = lp_fs_read_all(x->o.json_schema, GRAMMAR_SCHEMA_MAX, &text, &n, err);
+        if (rc != LP_OK)
+            return rc;
+    }
+    rc = grammar_compile((const char *)text, n, &x->gram, err);
+    lp_alloc_free(text);
+    if (rc != LP_OK && x->o.json_schema)
+        lp_err_prefix(err, "%s", x->o.json_schema);
+    return rc;
 }
 
 static lp_err cmd_session_open(cmd_session *x, lp_error *err)
@@ -203,11 +240,15 @@ static lp_err cmd_session_open(cmd_session *x, lp_error *err)
     uint32_t ctx;
     gemma_state_opts so;
 
+    if (cmd_session_grammar(x, err) != LP_OK)
+        return err->code;
     x->load_s = lp_clock_now();
     if (gemma_open(x->o.model, &x->m, err) != LP_OK ||
         tokenizer_open(x->m->file, &x->tok, err) != LP_OK ||
         quant_table_default(&x->qt, err) != LP_OK ||
         lp_threadpool_open((int)x->o.threads, &x->pool, err) != LP_OK)
+        return err->code;
+    if (x->gram && grammar_vocab_open(x->tok, &x->gvocab, err) != LP_OK)
         return err->code;
     x->load_s = lp_clock_now() - x->load_s;
     cmd_run_sampling_defaults(x->m, &x->o);
@@ -221,6 +262,22 @@ static lp_err cmd_session_open(cmd_session *x, lp_error *err)
     return LP_OK;
 }
 
+/* A constrained answer is returned only if it is a complete value that the independent
+ * validator accepts; a budget or stop string that cut it short is an error. */
+static lp_err cmd_session_check(const grammar_matcher *gm, const grammar *g,
+                                const generate_stats *st, lp_error *err)
+{
+    size_t n;
+    const char *text = grammar_matcher_text(gm, &n);
+
+    if (st->stopped_by_string || st->cancelled ||
+        !(st->completed || (st->stopped_by_token && grammar_matcher_accepting(gm))))
+        return lp_err_set(err, LP_ERR_LIMIT,
+                          "json: the answer is not a complete value after %zu tokens (%s)",
+                          st->n_gen, st->stopped_by_string ? "stop string" : "raise -n");
+    return grammar_validate(g, text, n, err);
+}
+
 /* One model turn after msgs: the whole conversation is prefilled afresh, because the
  * template re-renders earlier model turns without their thought channels, so the new
  * prompt is not an extension of what the cache holds. */
@@ -230,6 +287,7 @@ static lp_err cmd_session_turn(cmd_session *x, const chat_msg *msgs, size_t n_ms
 {
     sampler_params sp = x->o.sp;
     sampler *smp = NULL;
+    grammar_matcher *gm = NULL;
     int32_t *ids = NULL;
     size_t n_ids = 0;
     lp_err rc;
@@ -241,6 +299,8 @@ static lp_err cmd_session_turn(cmd_session *x, const chat_msg *msgs, size_t n_ms
         rc = sampler_open(&sp, x->m->cfg.n_vocab, &smp, err);
     if (rc == LP_OK)
         rc = cmd_run_suppress(x->m, x->tok, smp, err);
+    if (rc == LP_OK && x->gram)
+        rc = grammar_matcher_open(x->gram, x->gvocab, x->stop_ids, x->n_stop, &gm, err);
     if (rc == LP_OK) {
         generate_opts go = {.max_tokens = (uint32_t)x->o.n_predict,
                             .stop_ids = x->stop_ids,
@@ -250,8 +310,16 @@ static lp_err cmd_session_turn(cmd_session *x, const chat_msg *msgs, size_t n_ms
                             .on_text = on_text,
                             .ctx = ctx,
                             .on_prefill = cmd_run_progress};
+        if (gm) {
+            go.mask = grammar_matcher_mask;
+            go.on_token = grammar_matcher_accept;
+            go.mask_ctx = gm;
+        }
         rc = generate_run(x->m, x->s, &x->mc, x->tok, smp, ids, n_ids, &go, st, err);
     }
+    if (rc == LP_OK && gm)
+        rc = cmd_session_check(gm, x->gram, st, err);
+    grammar_matcher_close(gm);
     sampler_close(smp);
     lp_alloc_free(ids);
     return rc;
@@ -268,7 +336,8 @@ static void cmd_session_report(const cmd_session *x, const generate_stats *st)
             x->load_s, st->n_prompt, st->prefill_s,
             st->prefill_s > 0 ? st->n_prompt / st->prefill_s : 0, st->n_gen, st->decode_s,
             st->decode_s > 0 ? st->n_gen / st->decode_s : 0,
-            st->stopped_by_token    ? "stopped by end of turn"
+            st->completed           ? "JSON value complete"
+            : st->stopped_by_token  ? "stopped by end of turn"
             : st->stopped_by_string ? "stopped by stop string"
                                     : "token budget reached",
             (double)ru.ru_maxrss * 1024.0 / 1e9, x->qt->name, lp_threadpool_size(x->pool));
