@@ -21,11 +21,15 @@ asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLOUPE_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
-# Until the review pipeline exists, the main job is inspecting a generated model.
+# Until the review pipeline exists, the main job is a generated model: inspected, then asked
+# for one rubric-shaped finding under the JSON-Schema constraint (its words are noise: random weights).
+EXAMPLE_MODEL = $(EXAMPLE_DIR)/gemma4-tiny-q8_0.gguf
 example: deps build
 	mkdir -p $(EXAMPLE_DIR)
-	$(BUILD)/loupe gen-model --preset gemma4-tiny --type q8_0 --seed 1 -o $(EXAMPLE_DIR)/gemma4-tiny-q8_0.gguf
-	$(BUILD)/loupe inspect $(EXAMPLE_DIR)/gemma4-tiny-q8_0.gguf
+	$(BUILD)/loupe gen-model --preset gemma4-tiny --type q8_0 --seed 1 -o $(EXAMPLE_MODEL)
+	$(BUILD)/loupe inspect $(EXAMPLE_MODEL)
+	$(BUILD)/loupe run -m $(EXAMPLE_MODEL) --json-schema tests/data/schemas/finding.json --seed 1 \
+	    -n 400 -p 'Review this headline against the brand: "Spring Sale: 40% off everything"'
 
 style:
 	/usr/bin/python3 tools/check_style.py
