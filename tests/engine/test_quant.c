@@ -891,6 +891,32 @@ static void test_dot_isa(void **state)
     assert_true(checked >= (int)N_CASES * 4);
 }
 
+/* The int16 bound of the Q4_0 kernels, reached: every code 0 (value -8) against
+ * activations of 127 gives each block's products the sum -32512, which the SIMD
+ * dots fold in int16 (nb = 9: one group of eight and the remainder). d = 1 in
+ * both, so every ISA must give exactly 9 * -32512. */
+static void test_dot_q4_0_extreme(void **state)
+{
+    const quant_table *t = test_table(*(quant_isa *)*state);
+    block_q4_0 w[9];
+    block_q8_0 a[9];
+    float s = NAN;
+    int b;
+
+    for (b = 0; b < 9; b++) {
+        w[b].d = 0x3c00; /* fp16 1.0 */
+        memset(w[b].qs, 0, sizeof w[b].qs);
+        a[b].d = 0x3c00;
+        memset(a[b].qs, 127, sizeof a[b].qs);
+    }
+    t->k[TENSOR_TYPE_Q4_0].dot(9 * QUANT_QK, &s, w, a);
+    assert_true(s == 9.0f * -32512.0f);
+    for (b = 0; b < 9; b++)
+        memset(a[b].qs, -127, sizeof a[b].qs);
+    t->k[TENSOR_TYPE_Q4_0].dot(9 * QUANT_QK, &s, w, a);
+    assert_true(s == 9.0f * 32512.0f);
+}
+
 /* dot4 against dot of the same table, bit for bit: four different activation rows
  * (row j is quantized from its own data) at a stride that is not a multiple of the
  * row size, so a kernel that mixes up rows or strides shows. Every length covers
@@ -1001,6 +1027,9 @@ int main(void)
         TEST_ISA(test_quantize_identical, avx512),
         TEST_ISA(test_dot_isa, avx2),
         TEST_ISA(test_dot_isa, avx512),
+        TEST_ISA(test_dot_q4_0_extreme, scalar),
+        TEST_ISA(test_dot_q4_0_extreme, avx2),
+        TEST_ISA(test_dot_q4_0_extreme, avx512),
         TEST_ISA(test_dot4, scalar),
         TEST_ISA(test_dot4, avx2),
         TEST_ISA(test_dot4, avx512),

@@ -233,6 +233,18 @@ static inline __m256i avx2_ld32(const void *p)
     return _mm256_loadu_si256((const __m256i *)p);
 }
 
+/* Software prefetch of the weight stream 512 bytes ahead, one hint per cache line
+ * of [p, p + bytes): with two cores sharing the memory bus the hardware prefetcher
+ * alone left Q8_0 matvec at about 0.7 of read bandwidth (about 0.8 with it). Hints
+ * past the end of the row never fault and warm the next row. */
+static inline __attribute__((always_inline)) void avx2_prefetch(const void *p, size_t bytes)
+{
+    size_t o;
+
+    for (o = 0; o < bytes; o += 64)
+        _mm_prefetch((const char *)p + 512 + o, _MM_HINT_T0);
+}
+
 /* Lane k = the sum of the eight lanes of v[k]: eight blocks' exact totals at once. */
 static inline __m256i avx2_hsum8_i32(const __m256i *v)
 {
@@ -259,20 +271,23 @@ static inline __m256i avx2_hsum8_i16(const __m256i *v)
 }
 
 /* The fp16 field at byte off of eight consecutive blocks of stride bytes, widened
- * (exactly, as fp16_to_f32). Gathered in general registers: eight 2-byte stores
- * read back as one vector would stall on store forwarding. */
+ * (exactly, as fp16_to_f32). Inserted word by word into two vectors (two short
+ * chains): eight 2-byte stores read back as one vector would stall on store
+ * forwarding, and shifting them together in general registers took more
+ * instructions (the inserts measured about 6% faster on an in-cache Q4_0 dot). */
 static inline __m256 avx2_half8(const void *blocks, size_t stride, size_t off)
 {
     const uint8_t *p = (const uint8_t *)blocks + off;
-    uint64_t lo = 0, hi = 0;
-    int k;
+    __m128i lo = _mm_cvtsi32_si128(quant_ld_u16(p)),
+            hi = _mm_cvtsi32_si128(quant_ld_u16(p + 4 * stride));
 
-#pragma GCC unroll 4
-    for (k = 0; k < 4; k++) {
-        lo |= (uint64_t)quant_ld_u16(p + (size_t)k * stride) << (16 * k);
-        hi |= (uint64_t)quant_ld_u16(p + (size_t)(k + 4) * stride) << (16 * k);
-    }
-    return _mm256_cvtph_ps(_mm_set_epi64x((long long)hi, (long long)lo));
+    lo = _mm_insert_epi16(lo, quant_ld_u16(p + stride), 1);
+    hi = _mm_insert_epi16(hi, quant_ld_u16(p + 5 * stride), 1);
+    lo = _mm_insert_epi16(lo, quant_ld_u16(p + 2 * stride), 2);
+    hi = _mm_insert_epi16(hi, quant_ld_u16(p + 6 * stride), 2);
+    lo = _mm_insert_epi16(lo, quant_ld_u16(p + 3 * stride), 3);
+    hi = _mm_insert_epi16(hi, quant_ld_u16(p + 7 * stride), 3);
+    return _mm256_cvtph_ps(_mm_unpacklo_epi64(lo, hi));
 }
 
 /* quant_term_sym of eight blocks, lane k = block k; the same two f32 multiplies. */
@@ -351,6 +366,7 @@ static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, flo
         const uint8_t *pb = pw + (size_t)i * wsize;
         __m256i vi[QUANT_BLANES], va[QUANT_BLANES];
         __m256i si, sa = _mm256_setzero_si256();
+        avx2_prefetch(pb, QUANT_BLANES * wsize);
 #pragma GCC unroll 8
         for (k = 0; k < QUANT_BLANES; k++) {
             __m256i x = wfn(pb + (size_t)k * wsize), y = avx2_ld32(ba[i + k].qs);
@@ -393,9 +409,58 @@ static void avx2_dot_q8_0(int64_t n, float *s, const void *w, const void *a)
     avx2_dot_blocks(n, s, w, a, sizeof(block_q8_0), avx2_w_q8_0, 0, 0);
 }
 
+/* One Q4_0 block's products as eight int16 partial sums, in 128-bit halves: the
+ * low nibbles meet activations 0..15 and the high ones 16..31 where they lie, so
+ * no cross-lane insert is needed (slow on CPUs that split 256-bit ops). Any sum of
+ * its 32 products is at most 32*8*127 = 32512, so the int16 adds never wrap. */
+static inline __m128i avx2_q4_0_block(const block_q4_0 *b, const block_q8_0 *a)
+{
+    const __m128i m4 = _mm_set1_epi8(0x0f), off = _mm_set1_epi8(8);
+    __m128i q = _mm_loadu_si128((const __m128i *)b->qs);
+    __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), off);
+    __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), off);
+    __m128i y0 = _mm_loadu_si128((const __m128i *)a->qs);
+    __m128i y1 = _mm_loadu_si128((const __m128i *)(a->qs + 16));
+    __m128i p0 = _mm_maddubs_epi16(_mm_sign_epi8(lo, lo), _mm_sign_epi8(y0, lo));
+    __m128i p1 = _mm_maddubs_epi16(_mm_sign_epi8(hi, hi), _mm_sign_epi8(y1, hi));
+
+    return _mm_add_epi16(p0, p1);
+}
+
+/* Lane k = the sum of the eight int16 of v[k] (exact under the caller's bound),
+ * folded in 128-bit hadds: half the work of a 256-bit tree on split units. */
+static inline __m256i avx2_hsum8x8_i16(const __m128i *v)
+{
+    __m128i a0 = _mm_hadd_epi16(v[0], v[1]), a1 = _mm_hadd_epi16(v[2], v[3]);
+    __m128i a2 = _mm_hadd_epi16(v[4], v[5]), a3 = _mm_hadd_epi16(v[6], v[7]);
+
+    return _mm256_cvtepi16_epi32(_mm_hadd_epi16(_mm_hadd_epi16(a0, a1), _mm_hadd_epi16(a2, a3)));
+}
+
 static void avx2_dot_q4_0(int64_t n, float *s, const void *w, const void *a)
 {
-    avx2_dot_blocks(n, s, w, a, sizeof(block_q4_0), avx2_w_q4_0, 0, 1);
+    const block_q4_0 *bw = w;
+    const block_q8_0 *ba = a;
+    int64_t nb = n / QUANT_QK, i;
+    __m256 acc = _mm256_setzero_ps();
+    float lane[QUANT_BLANES];
+    int k;
+
+    for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
+        __m128i vi[QUANT_BLANES];
+        avx2_prefetch(bw + i, sizeof *bw * QUANT_BLANES);
+#pragma GCC unroll 8
+        for (k = 0; k < QUANT_BLANES; k++)
+            vi[k] = avx2_q4_0_block(&bw[i + k], &ba[i + k]);
+        acc = _mm256_add_ps(
+            acc, avx2_terms_sym(bw + i, sizeof *bw, ba + i, sizeof *ba, avx2_hsum8x8_i16(vi)));
+    }
+    _mm256_storeu_ps(lane, acc);
+    for (; i < nb; i++) {
+        __m256i v = _mm256_cvtepi16_epi32(avx2_q4_0_block(&bw[i], &ba[i]));
+        lane[i % QUANT_BLANES] += quant_term_sym(bw[i].d, ba[i].d, avx2_hsum_i32(v));
+    }
+    *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
 static void avx2_dot_q5_0(int64_t n, float *s, const void *w, const void *a)
