@@ -49,11 +49,15 @@ test: deps style build asan node_modules
 
 # Fuzzing campaigns (not part of `make test`): FUZZ_TIME seconds per target.
 FUZZ_TIME ?= 60
+FUZZ_TARGETS = gguf grammar manifest
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLOUPE_SANITIZE=ON -DLOUPE_FUZZ=ON >/dev/null
-	cmake --build $(FUZZ_BUILD) -j$(JOBS) --target fuzz_gguf
-	mkdir -p $(FUZZ_BUILD)/corpus/gguf
-	$(FUZZ_BUILD)/tests/fuzz_gguf -max_total_time=$(FUZZ_TIME) $(FUZZ_BUILD)/corpus/gguf tests/fuzz/corpus/gguf
+	cmake --build $(FUZZ_BUILD) -j$(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+	    $(FUZZ_BUILD)/tests/fuzz_$$t -max_total_time=$(FUZZ_TIME) $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t \
+	    || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) node_modules
