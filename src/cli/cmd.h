@@ -18,6 +18,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_image_resize(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@ static const cmd_entry cmd_table[] = {
     {"run", cmd_run, "one user turn through a model, the answer streamed to stdout"},
     {"chat", cmd_chat, "an interactive multi-turn conversation with a model"},
     {"logits", cmd_logits, "run token ids through a model and write every position's logits"},
+    {"image-resize", cmd_image_resize,
+     "resize raw RGB8 with the Pillow-exact BICUBIC kernel (for tests)"},
     {"bench", cmd_bench, "benchmarks: kernels"},
 };
 
