@@ -834,11 +834,50 @@ static void avx2_dot4_q5_K(int64_t n, float *s, const void *w, const void *a, si
                   offsetof(block_q5_K, qh), offsetof(block_q5_K, qs), 1);
 }
 
+/* Q6_K half h (128 values): the four 32-code vectors of 6-bit codes (0..63) and the
+ * half's eight scales widened to words in both 128-bit lanes, for in-lane broadcasts.
+ * Shared by the one-row and four-row kernels so both compute the very same codes. */
+static inline __attribute__((always_inline)) void avx2_q6_K_codes(const block_q6_K *b, int h,
+                                                                  __m256i q[4], __m256i *sch)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
+    __m256i l0 = avx2_ld32(b->ql + 64 * h);
+    __m256i l1 = avx2_ld32(b->ql + 64 * h + 32);
+    __m256i qh = avx2_ld32(b->qh + 32 * h);
+
+    *sch = _mm256_broadcastsi128_si256(
+        _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(b->scales + 8 * h))));
+    q[0] =
+        _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
+    q[1] =
+        _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
+    q[2] =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+}
+
+/* Scale words for code vector k of a half: scale 8h+2k in the low 128 bits, 8h+2k+1 in
+ * the high ones (each 16 codes share one scale). */
+static inline __m256i avx2_q6_K_scale(__m256i sch, int k)
+{
+    const __m256i idx = _mm256_setr_epi8(
+        (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
+        (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1),
+        (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
+        (char)(4 * k + 1), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
+        (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
+        (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
+        (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
+        (char)(4 * k + 3));
+
+    return _mm256_shuffle_epi8(sch, idx);
+}
+
 /* The int32 partial sums of one Q6_K super-block. Codes are taken unsigned (0..63)
  * for maddubs; the -32 offset comes back as 32 * sum_j scale_j * bsum_j, exact. */
 static inline __m256i avx2_q6_K_block(const block_q6_K *b, const block_q8_K *a)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
     __m256i bias = _mm256_madd_epi16(sc16, avx2_ld32(a->bsums));
     __m256i acc = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(bias, 5));
@@ -846,36 +885,12 @@ static inline __m256i avx2_q6_K_block(const block_q6_K *b, const block_q8_K *a)
 
 #pragma GCC unroll 2
     for (h = 0; h < 2; h++) {
-        __m256i l0 = avx2_ld32(b->ql + 64 * h);
-        __m256i l1 = avx2_ld32(b->ql + 64 * h + 32);
-        __m256i qh = avx2_ld32(b->qh + 32 * h);
-        /* words 8h..8h+7 of the scales in both halves, for in-lane broadcasts */
-        __m256i sch = _mm256_broadcastsi128_si256(
-            _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(b->scales + 8 * h))));
-        __m256i q[4];
-        q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
-        q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
-        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                               _mm256_and_si256(qh, m2));
-        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+        __m256i q[4], sch;
+        avx2_q6_K_codes(b, h, q, &sch);
 #pragma GCC unroll 4
-        for (k = 0; k < 4; k++) {
-            /* low 128 bits take scale 8h+2k, high ones 8h+2k+1 */
-            const __m256i idx = _mm256_setr_epi8(
-                (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
-                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
-                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
-                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3));
+        for (k = 0; k < 4; k++)
             acc = _mm256_add_epi32(acc, avx2_scaled(q[k], avx2_ld32(a->qs + 128 * h + 32 * k),
-                                                    _mm256_shuffle_epi8(sch, idx)));
-        }
+                                                    avx2_q6_K_scale(sch, k)));
     }
     return acc;
 }
@@ -910,7 +925,6 @@ static void avx2_dot_q6_K(int64_t n, float *s, const void *w, const void *a)
 static inline __attribute__((always_inline)) void
 avx2_q6_K_block4(const block_q6_K *b, const block_q8_K *a, size_t a_stride, __m256i *out)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x30);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
     __m256i acc[4];
     int h, k, j;
@@ -922,33 +936,11 @@ avx2_q6_K_block4(const block_q6_K *b, const block_q8_K *a, size_t a_stride, __m2
     }
 #pragma GCC unroll 2
     for (h = 0; h < 2; h++) {
-        __m256i l0 = avx2_ld32(b->ql + 64 * h);
-        __m256i l1 = avx2_ld32(b->ql + 64 * h + 32);
-        __m256i qh = avx2_ld32(b->qh + 32 * h);
-        __m256i sch = _mm256_broadcastsi128_si256(
-            _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(b->scales + 8 * h))));
-        __m256i q[4];
-        q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2));
-        q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2));
-        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                               _mm256_and_si256(qh, m2));
-        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2));
+        __m256i q[4], sch;
+        avx2_q6_K_codes(b, h, q, &sch);
 #pragma GCC unroll 4
         for (k = 0; k < 4; k++) {
-            /* the broadcast of avx2_q6_K_block: scale 8h+2k low, 8h+2k+1 high */
-            const __m256i idx = _mm256_setr_epi8(
-                (char)(4 * k), (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
-                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
-                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k),
-                (char)(4 * k + 1), (char)(4 * k), (char)(4 * k + 1), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3), (char)(4 * k + 2),
-                (char)(4 * k + 3), (char)(4 * k + 2), (char)(4 * k + 3));
-            __m256i sc = _mm256_shuffle_epi8(sch, idx);
+            __m256i sc = avx2_q6_K_scale(sch, k);
 #pragma GCC unroll 4
             for (j = 0; j < 4; j++) {
                 const int8_t *qa = a->qs + (size_t)j * a_stride + 128 * h + 32 * k;
