@@ -266,7 +266,22 @@ static long count_cps(const cps *s, placements_count rule)
     return total;
 }
 
-lp_err textcheck_count(const char *s, size_t n, placements_count rule, long *out, lp_error *err)
+/* What textcheck_measure computes over the text's code points. */
+typedef enum textcheck_what { TEXTCHECK_LENGTH, TEXTCHECK_EMOJI, TEXTCHECK_CJK } textcheck_what;
+
+static long emoji_in(const cps *s);
+static int cjk_text(const cps *s);
+
+static long textcheck_apply(const cps *c, textcheck_what what, placements_count rule)
+{
+    if (what == TEXTCHECK_LENGTH)
+        return count_cps(c, rule);
+    return what == TEXTCHECK_EMOJI ? emoji_in(c) : cjk_text(c);
+}
+
+/* Decodes and normalises once, measures, frees: the shape every public measure shares. */
+static lp_err textcheck_measure(const char *s, size_t n, textcheck_what what, placements_count rule,
+                                long *out, lp_error *err)
 {
     cps c;
     lp_err rc = to_cps(s, n, 0, &c, err);
@@ -274,9 +289,14 @@ lp_err textcheck_count(const char *s, size_t n, placements_count rule, long *out
     *out = 0;
     if (rc != LP_OK)
         return rc;
-    *out = count_cps(&c, rule);
+    *out = textcheck_apply(&c, what, rule);
     cps_free(&c);
     return LP_OK;
+}
+
+lp_err textcheck_count(const char *s, size_t n, placements_count rule, long *out, lp_error *err)
+{
+    return textcheck_measure(s, n, TEXTCHECK_LENGTH, rule, out, err);
 }
 
 static long emoji_in(const cps *s)
@@ -292,15 +312,7 @@ static long emoji_in(const cps *s)
 
 lp_err textcheck_count_emoji(const char *s, size_t n, long *out, lp_error *err)
 {
-    cps c;
-    lp_err rc = to_cps(s, n, 0, &c, err);
-
-    *out = 0;
-    if (rc != LP_OK)
-        return rc;
-    *out = emoji_in(&c);
-    cps_free(&c);
-    return LP_OK;
+    return textcheck_measure(s, n, TEXTCHECK_EMOJI, (placements_count)0, out, err);
 }
 
 static int cjk_text(const cps *s)
@@ -322,15 +334,11 @@ static int cjk_text(const cps *s)
 
 lp_err textcheck_is_cjk(const char *s, size_t n, int *out, lp_error *err)
 {
-    cps c;
-    lp_err rc = to_cps(s, n, 0, &c, err);
+    long v = 0;
+    lp_err rc = textcheck_measure(s, n, TEXTCHECK_CJK, (placements_count)0, &v, err);
 
-    *out = 0;
-    if (rc != LP_OK)
-        return rc;
-    *out = cjk_text(&c);
-    cps_free(&c);
-    return LP_OK;
+    *out = (int)v;
+    return rc;
 }
 
 /* Occurrences of needle in hay; whole words only when whole is set. */
