@@ -396,7 +396,7 @@ lp_err textcheck_contains(const char *s, const char *phrase, int *out, lp_error 
     return rc;
 }
 
-static void result_init(textcheck_result *r, const manifest_asset *a, const placements_preset *pr,
+static void result_init(check_result *r, const manifest_asset *a, const placements_preset *pr,
                         const char *check, const char *unit)
 {
     memset(r, 0, sizeof *r);
@@ -407,6 +407,7 @@ static void result_init(textcheck_result *r, const manifest_asset *a, const plac
     r->check = check;
     r->unit = unit;
     r->status = PLACEMENTS_VERDICT_PASS;
+    r->has_measured = 1;
     r->label = pr ? PLACEMENTS_LABEL_PLATFORM : PLACEMENTS_LABEL_BRAND;
     r->source = pr ? pr->source : NULL;
     r->checked = pr ? pr->checked : NULL;
@@ -453,7 +454,7 @@ static void line_stats(const cps *s, placements_count rule, long *longest, long 
  * limit of the worst verdict (the furthest bound among equals); when none is broken, the
  * tightest maximum, so a report shows how close the text came. */
 static void apply_limits(const placements_field *f, const placements_limit *ls, size_t n, long v,
-                         int cjk, const cps *text, textcheck_result *r)
+                         int cjk, const cps *text, check_result *r)
 {
     const placements_limit *pick = NULL;
     placements_verdict worst = PLACEMENTS_VERDICT_PASS;
@@ -503,7 +504,7 @@ static void apply_limits(const placements_field *f, const placements_limit *ls, 
                  pick->conflict ? "; sources conflict" : "");
 }
 
-static void chars_check(const placements_field *f, const cps *c, textcheck_result *r)
+static void chars_check(const placements_field *f, const cps *c, check_result *r)
 {
     long emoji = emoji_in(c), bad = 0, braces = 0, hash = 0, at = 0, links = 0;
     int len = 0;
@@ -543,8 +544,8 @@ static void chars_check(const placements_field *f, const cps *c, textcheck_resul
     }
 }
 
-lp_err textcheck_field(const manifest_asset *a, const placements_preset *pr, textcheck_result *len,
-                       textcheck_result *chars, int *has_chars, lp_error *err)
+lp_err textcheck_field(const manifest_asset *a, const placements_preset *pr, check_result *len,
+                       check_result *chars, int *has_chars, lp_error *err)
 {
     const placements_field *f = placements_find_field(pr, a->field);
     cps c = {0};
@@ -574,24 +575,10 @@ lp_err textcheck_field(const manifest_asset *a, const placements_preset *pr, tex
     return LP_OK;
 }
 
-static lp_err list_push(textcheck_list *l, const textcheck_result *r, lp_error *err)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 32;
-        textcheck_result *p = lp_alloc_resize(l->items, cap, sizeof *p);
-        if (!p)
-            return lp_err_set(err, LP_ERR_NOMEM, "checks: out of memory");
-        l->items = p;
-        l->cap = cap;
-    }
-    l->items[l->n++] = *r;
-    return LP_OK;
-}
-
-static lp_err avoid_check(const manifest *m, const manifest_asset *a, textcheck_list *out,
+static lp_err avoid_check(const manifest *m, const manifest_asset *a, check_list *out,
                           lp_error *err)
 {
-    textcheck_result r;
+    check_result r;
     long total = 0;
     size_t len = 0;
 
@@ -613,7 +600,7 @@ static lp_err avoid_check(const manifest *m, const manifest_asset *a, textcheck_
     }
     r.measured = (double)total;
     r.status = total ? PLACEMENTS_VERDICT_FAIL : PLACEMENTS_VERDICT_PASS;
-    return list_push(out, &r, err);
+    return check_list_push(out, &r, err);
 }
 
 static int same_variant(const char *a, const char *b)
@@ -622,7 +609,7 @@ static int same_variant(const char *a, const char *b)
 }
 
 /* One result per required disclaimer for the variant of m->assets[first]. */
-static lp_err disclaimer_check(const manifest *m, size_t first, textcheck_list *out, lp_error *err)
+static lp_err disclaimer_check(const manifest *m, size_t first, check_list *out, lp_error *err)
 {
     const char *variant = m->assets[first].variant;
     const manifest_asset *anchor = &m->assets[first];
@@ -635,7 +622,7 @@ static lp_err disclaimer_check(const manifest *m, size_t first, textcheck_list *
         }
     }
     for (size_t d = 0; d < m->brand.n_disclaimers; d++) {
-        textcheck_result r;
+        check_result r;
         long found = 0;
         lp_err rc;
         for (size_t i = first; i < m->n_assets; i++) {
@@ -659,14 +646,14 @@ static lp_err disclaimer_check(const manifest *m, size_t first, textcheck_list *
         snprintf(r.note, sizeof r.note, "'%.120s' %s copy asset of variant %s",
                  m->brand.disclaimers[d], found ? "found in a" : "missing from every",
                  variant ? variant : "(none)");
-        rc = list_push(out, &r, err);
+        rc = check_list_push(out, &r, err);
         if (rc != LP_OK)
             return rc;
     }
     return LP_OK;
 }
 
-lp_err textcheck_run(const manifest *m, const placements *pl, textcheck_list *out, lp_error *err)
+lp_err textcheck_run(const manifest *m, const placements *pl, check_list *out, lp_error *err)
 {
     lp_err rc = LP_OK;
 
@@ -676,16 +663,16 @@ lp_err textcheck_run(const manifest *m, const placements *pl, textcheck_list *ou
             continue;
         for (size_t p = 0; rc == LP_OK && p < a->n_placements; p++) {
             const placements_preset *pr = placements_find(pl, a->placements[p]);
-            textcheck_result len, chars;
+            check_result len, chars;
             int has_chars = 0;
             if (!pr)
                 return lp_err_set(err, LP_ERR_NOTFOUND, "asset %s: unknown placement '%s'", a->id,
                                   a->placements[p]);
             rc = textcheck_field(a, pr, &len, &chars, &has_chars, err);
             if (rc == LP_OK)
-                rc = list_push(out, &len, err);
+                rc = check_list_push(out, &len, err);
             if (rc == LP_OK && has_chars)
-                rc = list_push(out, &chars, err);
+                rc = check_list_push(out, &chars, err);
         }
         if (rc == LP_OK && m->brand.n_avoid_words)
             rc = avoid_check(m, a, out, err);
@@ -699,12 +686,4 @@ lp_err textcheck_run(const manifest *m, const placements *pl, textcheck_list *ou
             rc = disclaimer_check(m, i, out, err);
     }
     return rc;
-}
-
-void textcheck_list_free(textcheck_list *l)
-{
-    lp_alloc_free(l->items);
-    l->items = NULL;
-    l->n = 0;
-    l->cap = 0;
 }

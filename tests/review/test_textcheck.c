@@ -129,11 +129,11 @@ static void test_emoji_and_cjk_helpers(void **state)
 }
 
 /* A copy asset of field f with text s, checked on preset id. */
-static textcheck_result check(const char *id, const char *f, const char *s, textcheck_result *chars,
-                              int *has_chars)
+static check_result check(const char *id, const char *f, const char *s, check_result *chars,
+                          int *has_chars)
 {
     manifest_asset a = {0};
-    textcheck_result r, c;
+    check_result r, c;
     int has = 0;
     lp_error err = {0};
     const placements_preset *pr = placements_find(table, id);
@@ -165,7 +165,7 @@ static void test_limits_inclusive_and_kinds(void **state)
 {
     char *s280 = repeat("a", 280), *s281 = repeat("a", 281), *s27 = repeat("b", 27),
          *s28 = repeat("b", 28);
-    textcheck_result r;
+    check_result r;
     (void)state;
     r = check("x_feed", "post_text", s280, NULL, NULL);
     assert_int_equal(r.status, PLACEMENTS_VERDICT_PASS);
@@ -211,7 +211,7 @@ static void test_tiktok_minimum_cjk_and_chars(void **state)
 {
     char *cjk51 = repeat("\xe6\x97\xa5", 51), *cjk50 = repeat("\xe6\x97\xa5", 50),
          *cjk5 = repeat("\xe6\x97\xa5", 5);
-    textcheck_result r, c;
+    check_result r, c;
     int has = 0;
     (void)state;
     r = check("tiktok_infeed", "ad_text", "Short text", &c, &has); /* 10 < 12: conflict warn */
@@ -308,7 +308,7 @@ static void test_run_avoid_and_disclaimer_per_variant(void **state)
         {.id = "img-c", .kind = PLACEMENTS_KIND_IMAGE, .variant = "C"},
     };
     manifest m = {0};
-    textcheck_list out = {0};
+    check_list out = {0};
     lp_error err = {0};
     long live = lp_alloc_live();
     (void)state;
@@ -339,7 +339,7 @@ static void test_run_avoid_and_disclaimer_per_variant(void **state)
     assert_int_equal(out.items[5].status, PLACEMENTS_VERDICT_FAIL);
     assert_string_equal(out.items[6].asset, "img-c"); /* no copy at all in variant C */
     assert_int_equal(out.items[6].status, PLACEMENTS_VERDICT_FAIL);
-    textcheck_list_free(&out);
+    check_list_free(&out);
     assert_int_equal(lp_alloc_live(), live);
 }
 

@@ -1,13 +1,14 @@
 /* Copy checks (no model): text_length per field and placement with the counting rules of
  * placements.md §1 (codepoints, x_weighted, google_width, all after NFC), text_chars for the
  * characters a field refuses, avoid_words and disclaimer from the brand. Results are plain
- * structs carrying the check fields of design.md §4, in a deterministic order. */
+ * check_result rows (check.h), in a deterministic order. */
 #ifndef LOUPE_REVIEW_TEXTCHECK_H
 #define LOUPE_REVIEW_TEXTCHECK_H
 
 #include <stddef.h>
 
 #include "loupe/base/err.h"
+#include "loupe/review/check.h"
 #include "loupe/review/manifest.h"
 #include "loupe/review/placements.h"
 
@@ -15,31 +16,6 @@
 #define TEXTCHECK_TEXT_MAX (1u << 20)
 /* What X counts a link as, whatever its length (twitter-text v3). */
 #define TEXTCHECK_URL_WEIGHT 23
-
-typedef struct textcheck_result {
-    const char *asset;     /* borrowed from the manifest */
-    const char *placement; /* borrowed; NULL for per-asset (avoid_words), per-variant checks */
-    const char *field;     /* the copy field; NULL for disclaimer */
-    const char *variant;   /* borrowed; NULL when the asset has none */
-    const char *check;     /* static check id of design.md §9 */
-    placements_verdict status;
-    double measured;
-    double limit; /* meaningful when has_limit */
-    int has_limit;
-    int limit_is_min; /* the limit is a floor: measured below it breaks it */
-    const char *unit; /* static: "chars", "words", "assets" */
-    placements_label label;
-    int conflict;        /* sources disagree on the limit that decided the status */
-    const char *source;  /* borrowed: the preset's source key, or the brand file's name */
-    const char *checked; /* borrowed YYYY-MM-DD; NULL for brand rules */
-    char note[200];      /* why, for people: "truncated above 125", "found: cheapest" */
-} textcheck_result;
-
-/* A growable list of results; zero-initialise, free with textcheck_list_free. */
-typedef struct textcheck_list {
-    textcheck_result *items;
-    size_t n, cap;
-} textcheck_list;
 
 /* Counts s (UTF-8, n bytes) by rule after NFC. X's rule: weight 1 for U+0000-10FF,
  * U+2000-200D, U+2010-201F, U+2032-2037, else 2; an emoji sequence 2; a URL 23. */
@@ -57,15 +33,13 @@ lp_err textcheck_contains(const char *s, const char *phrase, int *out, lp_error 
 
 /* Checks one copy field on one placement: text_length into *len and, when the field refuses
  * characters or bounds emoji, text_chars into *chars (*has_chars set to 1). */
-lp_err textcheck_field(const manifest_asset *a, const placements_preset *pr, textcheck_result *len,
-                       textcheck_result *chars, int *has_chars, lp_error *err);
+lp_err textcheck_field(const manifest_asset *a, const placements_preset *pr, check_result *len,
+                       check_result *chars, int *has_chars, lp_error *err);
 
 /* Runs every copy check of the packet and appends to out: per copy asset, per placement,
  * text_length then text_chars; then avoid_words per copy asset; then disclaimer per variant
  * and required disclaimer. Results borrow strings from m and pl, which must outlive out.
- * On failure out keeps what was appended and stays valid for textcheck_list_free. */
-lp_err textcheck_run(const manifest *m, const placements *pl, textcheck_list *out, lp_error *err);
-/* Accepts a zeroed list; leaves it zeroed. */
-void textcheck_list_free(textcheck_list *l);
+ * On failure out keeps what was appended and stays valid for check_list_free. */
+lp_err textcheck_run(const manifest *m, const placements *pl, check_list *out, lp_error *err);
 
 #endif
