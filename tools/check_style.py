@@ -48,6 +48,10 @@ def module_prefix(rel):
     first = stem.split("_")[0]
     if rel.startswith("src/base/") or rel.startswith("include/loupe/base/"):
         return "lp_" + first
+    # media's modules are named after what they decode (image, audio, video): generic words,
+    # so the layer name leads (media_image_decode_file); media.c itself is plain media_.
+    if rel.startswith("src/media/") and first != "media":
+        return "media_" + first
     return first
 
 

@@ -96,6 +96,6 @@ typedef struct media_frames {
  * (max_side > 0 scales so the longer side is at most max_side). */
 lp_err media_video_frames(const char *path, int n, int max_side, media_frames *out, lp_error *err);
 /* Accepts a zeroed struct; leaves it zeroed. */
-void media_frames_free(media_frames *f);
+void media_video_frames_free(media_frames *f);
 
 #endif
