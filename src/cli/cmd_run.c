@@ -12,9 +12,9 @@
 #include "loupe/base/clock.h"
 #include "loupe/base/fs.h"
 #include "loupe/base/parse.h"
-#include "loupe/engine/chat.h"
 #include "loupe/engine/generate.h"
 #include "loupe/engine/grammar.h"
+#include "loupe/route/local.h"
 
 typedef struct cmd_run_opts {
     const char *model, *prompt, *system;
@@ -132,40 +132,22 @@ static int cmd_run_parse(int argc, char **argv, cmd_run_opts *o, int need_prompt
     return 1;
 }
 
-/* Sampling defaults from the file (general.sampling.*), else Gemma's recommended ones. */
-static void cmd_run_sampling_defaults(const gemma_model *m, cmd_run_opts *o)
+/* The model's own sampling defaults, then whatever the flags set. */
+static void cmd_run_sampling(const backend *b, const cmd_run_opts *o, backend_sampling *bs)
 {
-    float f;
-    uint32_t u;
-
-    if (!o->temp_set)
-        o->sp.temp = gguf_get_f32(m->file, "general.sampling.temp", &f, NULL) == LP_OK ? f : 1.0f;
-    if (!o->top_k_set)
-        o->sp.top_k = gguf_get_u32(m->file, "general.sampling.top_k", &u, NULL) == LP_OK ? u : 64;
-    if (!o->top_p_set)
-        o->sp.top_p =
-            gguf_get_f32(m->file, "general.sampling.top_p", &f, NULL) == LP_OK ? f : 0.95f;
-}
-
-/* Tokens never sampled: the file's suppress list and the media end markers (spec §4.2). */
-static lp_err cmd_run_suppress(const gemma_model *m, const tokenizer *t, sampler *s, lp_error *err)
-{
-    static const char *const ends[] = {"<image|>", "<audio|>"};
-    const gguf_value *arr;
-
-    if (gguf_get_arr(m->file, "tokenizer.ggml.suppress_tokens", &arr, NULL) == LP_OK)
-        for (uint64_t i = 0; i < arr->v.arr.count && gguf_vtype_size(arr->v.arr.elem); i++) {
-            double id = gguf_arr_num(arr, i);
-            if (id >= 0 && id < m->cfg.n_vocab &&
-                sampler_bias(s, (int32_t)id, -INFINITY, err) != LP_OK)
-                return err->code;
-        }
-    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
-        int32_t id = tokenizer_find(t, ends[i]);
-        if (id >= 0 && sampler_bias(s, id, -INFINITY, err) != LP_OK)
-            return err->code;
-    }
-    return LP_OK;
+    local_sampling_defaults(b, bs);
+    if (o->temp_set)
+        bs->temperature = o->sp.temp;
+    if (o->top_k_set)
+        bs->top_k = (int)o->sp.top_k;
+    if (o->top_p_set)
+        bs->top_p = o->sp.top_p;
+    bs->min_p = o->sp.min_p;
+    bs->repeat_penalty = o->sp.repeat_penalty;
+    bs->presence_penalty = o->sp.presence_penalty;
+    bs->frequency_penalty = o->sp.frequency_penalty;
+    bs->seed = o->sp.seed;
+    bs->max_tokens = (int)o->n_predict;
 }
 
 static int cmd_run_print(void *ctx, const char *s, size_t n)
@@ -188,37 +170,26 @@ static void cmd_run_progress(void *ctx, size_t done, size_t total)
 /* Everything one conversation needs; run and chat share it. */
 typedef struct cmd_session {
     cmd_run_opts o;
-    const quant_table *qt;
-    gemma_model *m;
-    gemma_state *s;
-    tokenizer *tok;
-    lp_threadpool *pool;
-    grammar *gram;         /* NULL unless --json / --json-schema */
-    grammar_vocab *gvocab; /* the vocabulary's token trie, with gram */
-    int32_t stop_ids[CHAT_MAX_STOPS];
-    size_t n_stop;
-    matmul_ctx mc;
+    backend *b;
+    char *schema; /* --json-schema text, "" for --json, NULL for free text */
+    const char *stops[GENERATE_MAX_STOPS + 1];
     double load_s;
     uint64_t turn;
 } cmd_session;
 
 static void cmd_session_close(cmd_session *x)
 {
-    matmul_ctx_free(&x->mc);
-    grammar_vocab_close(x->gvocab);
-    grammar_free(x->gram);
-    gemma_state_close(x->s);
-    tokenizer_close(x->tok);
-    gemma_close(x->m);
-    lp_threadpool_close(x->pool);
+    backend_close(x->b);
+    lp_alloc_free(x->schema);
 }
 
 /* The schema file is read and compiled before the model loads, so a bad schema fails
- * fast; it is capped like every outside input. */
+ * fast with the file's name; it is capped like every outside input. */
 static lp_err cmd_session_grammar(cmd_session *x, lp_error *err)
 {
     uint8_t *text = NULL;
     size_t n = 0;
+    grammar *g = NULL;
     lp_err rc;
 
     if (!x->o.json && !x->o.json_schema)
@@ -228,119 +199,75 @@ static lp_err cmd_session_grammar(cmd_session *x, lp_error *err)
         if (rc != LP_OK)
             return rc;
     }
-    rc = grammar_compile((const char *)text, n, &x->gram, err);
-    lp_alloc_free(text);
-    if (rc != LP_OK && x->o.json_schema)
-        lp_err_prefix(err, "%s", x->o.json_schema);
-    return rc;
+    rc = grammar_compile((const char *)text, n, &g, err);
+    grammar_free(g);
+    if (rc != LP_OK) {
+        if (x->o.json_schema)
+            lp_err_prefix(err, "%s", x->o.json_schema);
+        lp_alloc_free(text);
+        return rc;
+    }
+    x->schema = text ? (char *)text : lp_alloc_strdup("");
+    return x->schema ? LP_OK : lp_err_set(err, LP_ERR_NOMEM, "out of memory");
 }
 
 static lp_err cmd_session_open(cmd_session *x, lp_error *err)
 {
-    uint32_t ctx;
-    gemma_state_opts so;
+    local_opts lo = {.model = x->o.model,
+                     .threads = (int)x->o.threads,
+                     .ctx = (uint32_t)x->o.ctx,
+                     .batch = (uint32_t)x->o.batch,
+                     .cache = x->o.cache,
+                     .on_prefill = cmd_run_progress};
 
     if (cmd_session_grammar(x, err) != LP_OK)
         return err->code;
+    for (size_t i = 0; i < x->o.n_stops; i++)
+        x->stops[i] = x->o.stops[i];
     x->load_s = lp_clock_now();
-    if (gemma_open(x->o.model, &x->m, err) != LP_OK ||
-        tokenizer_open(x->m->file, &x->tok, err) != LP_OK ||
-        quant_table_default(&x->qt, err) != LP_OK ||
-        lp_threadpool_open((int)x->o.threads, &x->pool, err) != LP_OK)
-        return err->code;
-    if (x->gram && grammar_vocab_open(x->tok, &x->gvocab, err) != LP_OK)
+    if (local_open(&lo, &x->b, err) != LP_OK)
         return err->code;
     x->load_s = lp_clock_now() - x->load_s;
-    cmd_run_sampling_defaults(x->m, &x->o);
-    chat_stop_ids(x->tok, x->m->cfg.arch, x->stop_ids, &x->n_stop);
-    ctx = x->o.ctx ? (uint32_t)x->o.ctx
-                   : (x->m->cfg.n_ctx_train < 8192 ? x->m->cfg.n_ctx_train : 8192);
-    so = (gemma_state_opts){ctx, (uint32_t)x->o.batch, x->o.cache};
-    if (gemma_state_open(x->m, &so, &x->s, err) != LP_OK)
-        return err->code;
-    matmul_ctx_init(&x->mc, x->qt, x->pool);
     return LP_OK;
 }
 
-/* A constrained answer is returned only if it is a complete value that the independent
- * validator accepts; a budget or stop string that cut it short is an error. */
-static lp_err cmd_session_check(const grammar_matcher *gm, const grammar *g,
-                                const generate_stats *st, lp_error *err)
+/* One model turn after msgs (the whole conversation is prefilled afresh: the template
+ * re-renders earlier model turns without their thought channels). */
+static lp_err cmd_session_turn(cmd_session *x, const backend_message *msgs, size_t n_msgs,
+                               int (*on_piece)(void *, const char *, size_t), void *ctx,
+                               backend_response *resp, lp_error *err)
 {
-    size_t n;
-    const char *text = grammar_matcher_text(gm, &n);
-
-    if (st->stopped_by_string || st->cancelled ||
-        !(st->completed || (st->stopped_by_token && grammar_matcher_accepting(gm))))
-        return lp_err_set(err, LP_ERR_LIMIT,
-                          "json: the answer is not a complete value after %zu tokens (%s)",
-                          st->n_gen, st->stopped_by_string ? "stop string" : "raise -n");
-    return grammar_validate(g, text, n, err);
+    backend_request req = {.msgs = msgs,
+                           .n_msgs = n_msgs,
+                           .json_schema = x->schema,
+                           .kind = BACKEND_TASK_CHAT,
+                           .sensitivity = BACKEND_SENSITIVITY_RESTRICTED,
+                           .think = x->o.think,
+                           .on_piece = on_piece,
+                           .ctx = ctx};
+    cmd_run_sampling(x->b, &x->o, &req.sampling);
+    req.sampling.seed = x->o.sp.seed + x->turn++; /* each turn its own stream, repeatable */
+    req.sampling.stop = x->stops;
+    return backend_complete(x->b, &req, resp, err);
 }
 
-/* One model turn after msgs: the whole conversation is prefilled afresh, because the
- * template re-renders earlier model turns without their thought channels, so the new
- * prompt is not an extension of what the cache holds. */
-static lp_err cmd_session_turn(cmd_session *x, const chat_msg *msgs, size_t n_msgs,
-                               int (*on_text)(void *, const char *, size_t), void *ctx,
-                               generate_stats *st, lp_error *err)
-{
-    sampler_params sp = x->o.sp;
-    sampler *smp = NULL;
-    grammar_matcher *gm = NULL;
-    int32_t *ids = NULL;
-    size_t n_ids = 0;
-    lp_err rc;
-
-    sp.seed = x->o.sp.seed + x->turn++; /* each turn its own stream, the same on every run */
-    gemma_state_reset(x->s);
-    rc = chat_render(x->tok, x->m->cfg.arch, msgs, n_msgs, x->o.think, &ids, &n_ids, err);
-    if (rc == LP_OK)
-        rc = sampler_open(&sp, x->m->cfg.n_vocab, &smp, err);
-    if (rc == LP_OK)
-        rc = cmd_run_suppress(x->m, x->tok, smp, err);
-    if (rc == LP_OK && x->gram)
-        rc = grammar_matcher_open(x->gram, x->gvocab, x->stop_ids, x->n_stop, &gm, err);
-    if (rc == LP_OK) {
-        generate_opts go = {.max_tokens = (uint32_t)x->o.n_predict,
-                            .stop_ids = x->stop_ids,
-                            .n_stop_ids = x->n_stop,
-                            .stop_strs = x->o.stops,
-                            .n_stop_strs = x->o.n_stops,
-                            .on_text = on_text,
-                            .ctx = ctx,
-                            .on_prefill = cmd_run_progress};
-        if (gm) {
-            go.mask = grammar_matcher_mask;
-            go.on_token = grammar_matcher_accept;
-            go.mask_ctx = gm;
-        }
-        rc = generate_run(x->m, x->s, &x->mc, x->tok, smp, ids, n_ids, &go, st, err);
-    }
-    if (rc == LP_OK && gm)
-        rc = cmd_session_check(gm, x->gram, st, err);
-    grammar_matcher_close(gm);
-    sampler_close(smp);
-    lp_alloc_free(ids);
-    return rc;
-}
-
-static void cmd_session_report(const cmd_session *x, const generate_stats *st)
+static void cmd_session_report(const cmd_session *x, const backend_response *r)
 {
     struct rusage ru;
+    char isa[64];
 
     getrusage(RUSAGE_SELF, &ru);
+    local_describe(x->b, isa, sizeof isa);
     fprintf(stderr,
-            "run: load %.2f s; prompt %zu tokens in %.2f s (%.1f t/s); generated %zu in %.2f s "
-            "(%.1f t/s), %s; peak RSS %.2f GB; %s, %d threads\n",
-            x->load_s, st->n_prompt, st->prefill_s,
-            st->prefill_s > 0 ? st->n_prompt / st->prefill_s : 0, st->n_gen, st->decode_s,
-            st->decode_s > 0 ? st->n_gen / st->decode_s : 0,
-            st->completed           ? "JSON value complete"
-            : st->stopped_by_token  ? "stopped by end of turn"
-            : st->stopped_by_string ? "stopped by stop string"
-                                    : "token budget reached",
-            (double)ru.ru_maxrss * 1024.0 / 1e9, x->qt->name, lp_threadpool_size(x->pool));
+            "run: load %.2f s; prompt %ld tokens in %.2f s (%.1f t/s); generated %ld in %.2f s "
+            "(%.1f t/s), %s; peak RSS %.2f GB; %s\n",
+            x->load_s, r->tokens_in, r->prefill_s,
+            r->prefill_s > 0 ? r->tokens_in / r->prefill_s : 0, r->tokens_out, r->decode_s,
+            r->decode_s > 0 ? r->tokens_out / r->decode_s : 0,
+            r->finish == BACKEND_FINISH_LENGTH ? "token budget reached"
+            : x->schema                        ? "JSON value complete"
+                                               : "stopped",
+            (double)ru.ru_maxrss * 1024.0 / 1e9, isa);
 }
 
 static void cmd_session_defaults(cmd_run_opts *o)
@@ -352,12 +279,19 @@ static void cmd_session_defaults(cmd_run_opts *o)
     o->cache = GEMMA_CACHE_F16;
 }
 
+static backend_part cmd_text_part(const char *s, size_t n)
+{
+    return (backend_part){
+        .kind = BACKEND_PART_TEXT, .field = BACKEND_FIELD_USER, .text = s, .n_text = n};
+}
+
 int cmd_run(int argc, char **argv)
 {
     cmd_session x;
-    chat_msg msgs[2];
+    backend_part parts[2];
+    backend_message msgs[2];
     size_t n_msgs = 0;
-    generate_stats st;
+    backend_response resp = {0};
     lp_error err;
     int rc = CMD_EXIT_FAIL;
 
@@ -368,17 +302,21 @@ int cmd_run(int argc, char **argv)
         cmd_run_usage(stderr);
         return CMD_EXIT_USAGE;
     }
-    if (x.o.system)
-        msgs[n_msgs++] = (chat_msg){CHAT_SYSTEM, x.o.system, strlen(x.o.system)};
-    msgs[n_msgs++] = (chat_msg){CHAT_USER, x.o.prompt, strlen(x.o.prompt)};
+    if (x.o.system) {
+        parts[0] = cmd_text_part(x.o.system, strlen(x.o.system));
+        msgs[n_msgs++] = (backend_message){BACKEND_ROLE_SYSTEM, &parts[0], 1};
+    }
+    parts[1] = cmd_text_part(x.o.prompt, strlen(x.o.prompt));
+    msgs[n_msgs++] = (backend_message){BACKEND_ROLE_USER, &parts[1], 1};
     if (cmd_session_open(&x, &err) == LP_OK &&
-        cmd_session_turn(&x, msgs, n_msgs, cmd_run_print, NULL, &st, &err) == LP_OK) {
+        cmd_session_turn(&x, msgs, n_msgs, cmd_run_print, NULL, &resp, &err) == LP_OK) {
         printf("\n");
-        cmd_session_report(&x, &st);
+        cmd_session_report(&x, &resp);
         rc = CMD_EXIT_OK;
     }
     if (rc != CMD_EXIT_OK)
         fprintf(stderr, "loupe run: %s\n", err.msg);
+    backend_response_free(&resp);
     cmd_session_close(&x);
     return rc;
 }
@@ -386,44 +324,38 @@ int cmd_run(int argc, char **argv)
 #define CMD_CHAT_LINE_MAX (64u << 10)
 #define CMD_CHAT_TURNS_MAX 512
 
-typedef struct cmd_chat_answer {
-    char *buf;
-    size_t n, cap;
-} cmd_chat_answer;
+typedef struct cmd_chat_turns {
+    backend_part parts[CMD_CHAT_TURNS_MAX];
+    backend_message msgs[CMD_CHAT_TURNS_MAX];
+    char *texts[CMD_CHAT_TURNS_MAX]; /* owned */
+    size_t n;
+} cmd_chat_turns;
 
-/* Prints the answer and keeps a copy for the conversation history. */
-static int cmd_chat_collect(void *ctx, const char *s, size_t n)
+static int cmd_chat_push(cmd_chat_turns *t, backend_role role, char *text, size_t n)
 {
-    cmd_chat_answer *a = ctx;
-
-    if (a->n + n + 1 > a->cap) {
-        size_t cap = (a->n + n + 1) * 2;
-        char *p = lp_alloc_resize(a->buf, cap, 1);
-        if (!p)
-            return 1;
-        a->buf = p;
-        a->cap = cap;
-    }
-    memcpy(a->buf + a->n, s, n);
-    a->n += n;
-    a->buf[a->n] = '\0';
-    return cmd_run_print(NULL, s, n);
+    if (!text)
+        return -1;
+    t->texts[t->n] = text;
+    t->parts[t->n] = cmd_text_part(text, n);
+    t->msgs[t->n] = (backend_message){role, &t->parts[t->n], 1};
+    t->n++;
+    return 0;
 }
 
-static void cmd_chat_free(chat_msg *msgs, size_t n)
+static void cmd_chat_pop(cmd_chat_turns *t, size_t keep)
 {
-    for (size_t i = 0; i < n; i++)
-        lp_alloc_free((void *)msgs[i].text);
+    while (t->n > keep)
+        lp_alloc_free(t->texts[--t->n]);
 }
 
 int cmd_chat(int argc, char **argv)
 {
     cmd_session x;
-    chat_msg msgs[CMD_CHAT_TURNS_MAX];
-    size_t n_msgs = 0;
+    cmd_chat_turns *t = NULL;
     char *line = NULL;
     lp_error err;
     int rc = CMD_EXIT_FAIL;
+    size_t keep = 0;
 
     memset(&x, 0, sizeof x);
     cmd_session_defaults(&x.o);
@@ -433,18 +365,20 @@ int cmd_chat(int argc, char **argv)
         return CMD_EXIT_USAGE;
     }
     line = lp_alloc(CMD_CHAT_LINE_MAX);
-    if (!line || cmd_session_open(&x, &err) != LP_OK)
+    t = lp_alloc_array(1, sizeof *t);
+    if (!line || !t) {
+        lp_err_set(&err, LP_ERR_NOMEM, "out of memory");
         goto out;
-    if (x.o.system) {
-        msgs[n_msgs].role = CHAT_SYSTEM;
-        msgs[n_msgs].text = lp_alloc_strdup(x.o.system);
-        msgs[n_msgs].n = strlen(x.o.system);
-        n_msgs += msgs[n_msgs].text != NULL;
     }
+    t->n = 0;
+    if (cmd_session_open(&x, &err) != LP_OK)
+        goto out;
+    if (x.o.system &&
+        cmd_chat_push(t, BACKEND_ROLE_SYSTEM, lp_alloc_strdup(x.o.system), strlen(x.o.system)) == 0)
+        keep = 1;
     fprintf(stderr, "chat: /reset clears the conversation, /exit or end of input leaves\n");
     for (;;) {
-        cmd_chat_answer ans = {NULL, 0, 0};
-        generate_stats st;
+        backend_response resp = {0};
         size_t len;
         fprintf(stderr, "> ");
         if (!fgets(line, (int)CMD_CHAT_LINE_MAX, stdin) || !strcmp(line, "/exit\n"))
@@ -453,37 +387,36 @@ int cmd_chat(int argc, char **argv)
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         if (!strcmp(line, "/reset")) {
-            size_t keep = x.o.system ? 1 : 0;
-            cmd_chat_free(msgs + keep, n_msgs - keep);
-            n_msgs = keep;
+            cmd_chat_pop(t, keep);
             continue;
         }
         if (len == 0)
             continue;
-        if (n_msgs + 2 > CMD_CHAT_TURNS_MAX) {
+        if (t->n + 2 > CMD_CHAT_TURNS_MAX) {
             fprintf(stderr, "chat: %d messages is the most one conversation holds; /reset\n",
                     CMD_CHAT_TURNS_MAX);
             continue;
         }
-        msgs[n_msgs] = (chat_msg){CHAT_USER, lp_alloc_strndup(line, len), len};
-        if (!msgs[n_msgs].text)
+        if (cmd_chat_push(t, BACKEND_ROLE_USER, lp_alloc_strndup(line, len), len) != 0)
             goto out;
-        n_msgs++;
-        if (cmd_session_turn(&x, msgs, n_msgs, cmd_chat_collect, &ans, &st, &err) != LP_OK) {
-            lp_alloc_free(ans.buf);
+        if (cmd_session_turn(&x, t->msgs, t->n, cmd_run_print, NULL, &resp, &err) != LP_OK) {
             fprintf(stderr, "\nchat: %s\n", err.msg);
-            lp_alloc_free((void *)msgs[--n_msgs].text); /* the turn did not happen */
+            cmd_chat_pop(t, t->n - 1); /* the turn did not happen */
             continue;
         }
         printf("\n");
-        cmd_session_report(&x, &st);
-        msgs[n_msgs++] = (chat_msg){CHAT_MODEL, ans.buf ? ans.buf : lp_alloc_strdup(""), ans.n};
+        cmd_session_report(&x, &resp);
+        if (cmd_chat_push(t, BACKEND_ROLE_MODEL, resp.text, resp.n_text) != 0)
+            goto out;
+        resp.text = NULL; /* the history owns it now */
     }
     rc = CMD_EXIT_OK;
 out:
     if (rc != CMD_EXIT_OK)
-        fprintf(stderr, "loupe chat: %s\n", x.m ? err.msg : "cannot start");
-    cmd_chat_free(msgs, n_msgs);
+        fprintf(stderr, "loupe chat: %s\n", err.msg);
+    if (t)
+        cmd_chat_pop(t, 0);
+    lp_alloc_free(t);
     lp_alloc_free(line);
     cmd_session_close(&x);
     return rc;

@@ -9,6 +9,7 @@
 
 #include "loupe/base/alloc.h"
 #include "loupe/base/fs.h"
+#include "loupe/review/bundled.h"
 
 struct placements {
     cJSON *root;
@@ -323,24 +324,49 @@ static lp_err load_sources(struct placements *p, const char *file, lp_error *err
 
 lp_err placements_open(const char *path, placements **out, lp_error *err)
 {
-    struct placements *p = NULL;
     uint8_t *buf = NULL;
-    size_t n = 0, i = 0;
+    size_t n = 0;
     const char *file = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+    *out = NULL;
+    lp_err rc = lp_fs_read_all(path, PLACEMENTS_FILE_MAX, &buf, &n, err);
+    if (rc != LP_OK)
+        return rc;
+    rc = placements_parse(file, (const char *)buf, n, out, err);
+    lp_alloc_free(buf);
+    return rc;
+}
+
+lp_err placements_open_bundled(placements **out, lp_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t n = 0;
+
+    *out = NULL;
+    lp_err rc = bundled_read(PLACEMENTS_DATA_FILE, PLACEMENTS_FILE_MAX, &buf, &n, NULL, err);
+    if (rc != LP_OK)
+        return rc;
+    rc = placements_parse("placements-1.json", (const char *)buf, n, out, err);
+    lp_alloc_free(buf);
+    return rc;
+}
+
+lp_err placements_parse(const char *file, const char *buf, size_t n, placements **out,
+                        lp_error *err)
+{
+    struct placements *p = NULL;
+    size_t i = 0;
     const cJSON *rows, *it;
     load_ctx c = {file, 0, NULL, err};
     lp_err rc;
 
     *out = NULL;
-    rc = lp_fs_read_all(path, PLACEMENTS_FILE_MAX, &buf, &n, err);
-    if (rc != LP_OK)
-        return rc;
     p = lp_alloc_array(1, sizeof *p);
     if (!p) {
         rc = lp_err_set(err, LP_ERR_NOMEM, "%s: out of memory", file);
         goto fail;
     }
-    p->root = cJSON_ParseWithLength((const char *)buf, n);
+    p->root = cJSON_ParseWithLength(buf, n);
     if (!p->root || !cJSON_IsObject(p->root)) {
         rc = lp_err_set(err, LP_ERR_INVALID, "%s: not a JSON object", file);
         goto fail;
@@ -375,12 +401,10 @@ lp_err placements_open(const char *path, placements **out, lp_error *err)
             goto fail;
         i++;
     }
-    lp_alloc_free(buf);
     *out = p;
     return LP_OK;
 fail:
     placements_close(p);
-    lp_alloc_free(buf);
     return rc;
 }
 

@@ -15,6 +15,8 @@
 #define PLACEMENTS_SCHEMA "loupe.placements/1"
 /* The data file is small (~80 KB); the cap keeps a wrong path from reading a huge file. */
 #define PLACEMENTS_FILE_MAX (4u << 20)
+/* The data file this build bundles, relative to the repository root. */
+#define PLACEMENTS_DATA_FILE "data/placements/placements-1.json"
 
 /* Verdicts of placements.md §1, in increasing severity (not_checked sorts apart). */
 typedef enum placements_verdict {
@@ -108,6 +110,11 @@ typedef struct placements placements;
  * placements_close); on failure *out is NULL and err names the file, the preset id and the
  * field ("placements-1.json: presets[3] (meta_stories): text[0].limits[0].kind: ..."). */
 lp_err placements_open(const char *path, placements **out, lp_error *err);
+/* The same over text in memory; file is the name errors use. */
+lp_err placements_parse(const char *file, const char *text, size_t n, placements **out,
+                        lp_error *err);
+/* The table compiled into the binary (bundled.h: PLACEMENTS_DATA_FILE). */
+lp_err placements_open_bundled(placements **out, lp_error *err);
 /* Accepts NULL. Invalidates every pointer the table handed out. */
 void placements_close(placements *p);
 

@@ -66,10 +66,12 @@ typedef struct backend_message {
 } backend_message;
 
 typedef struct backend_sampling {
-    double temperature; /* 0 = greedy */
-    int top_k;          /* 0 = off */
-    double top_p;       /* 1 = off */
-    double min_p;       /* 0 = off */
+    double temperature;                         /* 0 = greedy */
+    int top_k;                                  /* 0 = off */
+    double top_p;                               /* 1 = off */
+    double min_p;                               /* 0 = off */
+    double repeat_penalty;                      /* 0 or 1 = off */
+    double presence_penalty, frequency_penalty; /* 0 = off */
     uint64_t seed;
     int max_tokens;
     const char *const *stop; /* NULL-terminated stop strings, or NULL */
@@ -78,7 +80,7 @@ typedef struct backend_sampling {
 typedef struct backend_request {
     const backend_message *msgs;
     size_t n_msgs;
-    const char *json_schema; /* the answer must match; NULL = free text */
+    const char *json_schema; /* the answer must match; "" = any JSON value; NULL = free text */
     backend_sampling sampling;
     backend_task_kind kind;
     backend_sensitivity sensitivity;

@@ -1,0 +1,417 @@
+/* The local backend: a loaded Gemma model, its tokenizer and chat format, the sampler and the
+ * grammar, driven per request. `loupe run`, `chat`, the review and the server all reach the
+ * engine through here, so a prompt is rendered the same way whoever asks. */
+#include "loupe/route/local.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "loupe/base/alloc.h"
+#include "loupe/base/buf.h"
+#include "loupe/base/clock.h"
+#include "loupe/base/threadpool.h"
+#include "loupe/engine/chat.h"
+#include "loupe/engine/generate.h"
+#include "loupe/engine/grammar.h"
+#include "loupe/engine/quant.h"
+
+#define LOCAL_MSGS_MAX 1024
+
+typedef struct local_backend {
+    backend base; /* first: the interface's view */
+    local_opts o;
+    char *model_path, *mmproj_path;
+    const quant_table *qt;
+    gemma_model *m;
+    gemma_state *s;
+    tokenizer *tok;
+    lp_threadpool *pool;
+    matmul_ctx mc;
+    grammar_vocab *gvocab; /* opened with the first constrained request */
+    grammar *gram;         /* the last schema compiled, kept: rubric items repeat schemas */
+    char *gram_schema;
+    int32_t stop_ids[CHAT_MAX_STOPS];
+    size_t n_stop;
+    char model_sha[LP_SHA256_HEX], mmproj_sha[LP_SHA256_HEX];
+    char type_name[16];
+} local_backend;
+
+/* Generation context: the answer so far, streaming, the deadline. */
+typedef struct local_run {
+    const backend_request *req;
+    lp_buf text;
+    double deadline;
+    int timed_out;
+} local_run;
+
+static int local_on_text(void *ctx, const char *s, size_t n)
+{
+    local_run *r = ctx;
+    lp_buf_append(&r->text, s, n);
+    if (r->text.failed)
+        return 1;
+    if (r->deadline > 0 && lp_clock_now() > r->deadline) {
+        r->timed_out = 1;
+        return 1;
+    }
+    return r->req->on_piece ? r->req->on_piece(r->req->ctx, s, n) : 0;
+}
+
+/* Tokens never sampled: the file's suppress list and the media end markers (spec §4.2). */
+static lp_err local_suppress(const local_backend *lb, sampler *s, lp_error *err)
+{
+    static const char *const ends[] = {"<image|>", "<audio|>"};
+    const gguf_value *arr;
+
+    if (gguf_get_arr(lb->m->file, "tokenizer.ggml.suppress_tokens", &arr, NULL) == LP_OK)
+        for (uint64_t i = 0; i < arr->v.arr.count && gguf_vtype_size(arr->v.arr.elem); i++) {
+            double id = gguf_arr_num(arr, i);
+            if (id >= 0 && id < lb->m->cfg.n_vocab &&
+                sampler_bias(s, (int32_t)id, -INFINITY, err) != LP_OK)
+                return err->code;
+        }
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        int32_t id = tokenizer_find(lb->tok, ends[i]);
+        if (id >= 0 && sampler_bias(s, id, -INFINITY, err) != LP_OK)
+            return err->code;
+    }
+    return LP_OK;
+}
+
+static lp_err local_grammar(local_backend *lb, const char *schema, lp_error *err)
+{
+    if (lb->gram && lb->gram_schema && !strcmp(lb->gram_schema, schema))
+        return LP_OK;
+    grammar_free(lb->gram);
+    lb->gram = NULL;
+    lp_alloc_free(lb->gram_schema);
+    lb->gram_schema = lp_alloc_strdup(schema);
+    if (!lb->gram_schema)
+        return lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+    /* "" asks for any JSON value: the grammar takes no schema for that */
+    lp_err rc = grammar_compile(*schema ? schema : NULL, strlen(schema), &lb->gram, err);
+    if (rc)
+        return rc;
+    if (!lb->gvocab)
+        rc = grammar_vocab_open(lb->tok, &lb->gvocab, err);
+    return rc;
+}
+
+/* Messages of typed parts become chat turns: text parts concatenated in order. The chat
+ * format encodes all message text with control-token parsing off, untrusted or not. */
+static lp_err local_messages(const local_backend *lb, const backend_request *req, chat_msg *msgs,
+                             lp_buf *texts, lp_error *err)
+{
+    if (req->n_msgs == 0 || req->n_msgs > LOCAL_MSGS_MAX)
+        return lp_err_set(err, LP_ERR_INVALID, "local: 1..%d messages per request", LOCAL_MSGS_MAX);
+    for (size_t i = 0; i < req->n_msgs; i++) {
+        const backend_message *bm = &req->msgs[i];
+        for (size_t k = 0; k < bm->n_parts; k++) {
+            const backend_part *p = &bm->parts[k];
+            if (p->kind != BACKEND_PART_TEXT)
+                return lp_err_set(err, LP_ERR_UNSUPPORTED, "local: %s part: %s",
+                                  p->kind == BACKEND_PART_IMAGE   ? "image"
+                                  : p->kind == BACKEND_PART_AUDIO ? "audio"
+                                                                  : "video",
+                                  lb->mmproj_path ? "media input is not wired into the "
+                                                    "local backend yet"
+                                                  : "no projector (--mmproj)");
+            lp_buf_append(&texts[i], p->text, p->n_text);
+        }
+        if (texts[i].failed)
+            return lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+        msgs[i].role = bm->role == BACKEND_ROLE_SYSTEM  ? CHAT_SYSTEM
+                       : bm->role == BACKEND_ROLE_MODEL ? CHAT_MODEL
+                                                        : CHAT_USER;
+        msgs[i].text = texts[i].p ? texts[i].p : "";
+        msgs[i].n = texts[i].n;
+    }
+    return LP_OK;
+}
+
+static void local_sampler_params(const backend_sampling *bs, sampler_params *sp)
+{
+    sampler_params_default(sp);
+    sp->temp = (float)bs->temperature;
+    sp->top_k = bs->top_k > 0 ? (uint32_t)bs->top_k : 0;
+    sp->top_p = bs->top_p > 0 && bs->top_p < 1 ? (float)bs->top_p : 1.0f;
+    sp->min_p = (float)bs->min_p;
+    sp->repeat_penalty = bs->repeat_penalty > 0 ? (float)bs->repeat_penalty : 1.0f;
+    sp->presence_penalty = (float)bs->presence_penalty;
+    sp->frequency_penalty = (float)bs->frequency_penalty;
+    sp->seed = bs->seed;
+}
+
+/* A constrained answer counts only as a complete value that the validator accepts. */
+static lp_err local_check_json(const local_backend *lb, const generate_stats *st, const char *text,
+                               size_t n, lp_error *err)
+{
+    if (st->stopped_by_string || st->cancelled || !(st->completed || st->stopped_by_token))
+        return lp_err_set(err, LP_ERR_LIMIT,
+                          "local: the answer is not a complete JSON value after %zu tokens (%s)",
+                          st->n_gen,
+                          st->stopped_by_string ? "stop string"
+                          : st->cancelled       ? "cancelled"
+                                                : "token budget too small");
+    return grammar_validate(lb->gram, text, n, err);
+}
+
+static lp_err local_generate(local_backend *lb, const backend_request *req, const int32_t *ids,
+                             size_t n_ids, local_run *run, generate_stats *st, lp_error *err)
+{
+    const char *stops[GENERATE_MAX_STOPS];
+    size_t n_stops = 0;
+    sampler_params sp;
+    sampler *smp = NULL;
+    grammar_matcher *gm = NULL;
+    lp_err rc;
+
+    for (const char *const *s = req->sampling.stop; s && *s && n_stops < GENERATE_MAX_STOPS; s++)
+        stops[n_stops++] = *s;
+    local_sampler_params(&req->sampling, &sp);
+    rc = sampler_open(&sp, lb->m->cfg.n_vocab, &smp, err);
+    if (!rc)
+        rc = local_suppress(lb, smp, err);
+    if (!rc && req->json_schema)
+        rc = grammar_matcher_open(lb->gram, lb->gvocab, lb->stop_ids, lb->n_stop, &gm, err);
+    if (!rc) {
+        generate_opts go = {
+            .max_tokens = req->sampling.max_tokens > 0 ? (uint32_t)req->sampling.max_tokens : 512,
+            .stop_ids = lb->stop_ids,
+            .n_stop_ids = lb->n_stop,
+            .stop_strs = stops,
+            .n_stop_strs = n_stops,
+            .on_text = local_on_text,
+            .ctx = run,
+            .on_prefill = lb->o.on_prefill,
+        };
+        if (gm) {
+            go.mask = grammar_matcher_mask;
+            go.on_token = grammar_matcher_accept;
+            go.mask_ctx = gm;
+        }
+        gemma_state_reset(lb->s);
+        rc = generate_run(lb->m, lb->s, &lb->mc, lb->tok, smp, ids, n_ids, &go, st, err);
+    }
+    if (!rc && run->text.failed)
+        rc = lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+    if (!rc && gm && !run->timed_out && !(st->cancelled && req->on_piece)) {
+        size_t n;
+        const char *text = grammar_matcher_text(gm, &n);
+        rc = local_check_json(lb, st, text, n, err);
+    }
+    grammar_matcher_close(gm);
+    sampler_close(smp);
+    return rc;
+}
+
+static lp_err local_complete(backend *b, const backend_request *req, backend_response *out,
+                             lp_error *err)
+{
+    local_backend *lb = (local_backend *)b;
+    chat_msg *msgs = NULL;
+    lp_buf *texts = NULL;
+    size_t n_ids = 0;
+    int32_t *ids = NULL;
+    local_run run = {.req = req};
+    generate_stats st = {0};
+    double t0 = lp_clock_now();
+    lp_err rc;
+
+    if (req->timeout_s > 0)
+        run.deadline = t0 + req->timeout_s;
+    msgs = lp_alloc_array(req->n_msgs ? req->n_msgs : 1, sizeof *msgs);
+    texts = lp_alloc_array(req->n_msgs ? req->n_msgs : 1, sizeof *texts);
+    if (!msgs || !texts) {
+        rc = lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+        goto done;
+    }
+    memset(texts, 0, (req->n_msgs ? req->n_msgs : 1) * sizeof *texts);
+    rc = local_messages(lb, req, msgs, texts, err);
+    if (!rc && req->json_schema)
+        rc = local_grammar(lb, req->json_schema, err);
+    if (!rc)
+        rc =
+            chat_render(lb->tok, lb->m->cfg.arch, msgs, req->n_msgs, req->think, &ids, &n_ids, err);
+    if (!rc)
+        rc = local_generate(lb, req, ids, n_ids, &run, &st, err);
+    if (rc)
+        goto done;
+    out->text = run.text.p ? run.text.p : lp_alloc_strdup("");
+    if (!out->text) {
+        rc = lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+        goto done;
+    }
+    out->n_text = run.text.n;
+    run.text.p = NULL;
+    out->finish = st.cancelled ? BACKEND_FINISH_CANCEL
+                  : st.hit_max ? BACKEND_FINISH_LENGTH
+                               : BACKEND_FINISH_STOP;
+    snprintf(out->backend, sizeof out->backend, "local");
+    snprintf(out->model, sizeof out->model, "%s %s", gemma_arch_name(lb->m->cfg.arch),
+             lb->type_name);
+    snprintf(out->model_sha256, sizeof out->model_sha256, "%s", lb->model_sha);
+    out->tokens_in = (long)st.n_prompt;
+    out->tokens_out = (long)st.n_gen;
+    out->prefill_s = st.prefill_s;
+    out->decode_s = st.decode_s;
+    out->total_s = lp_clock_now() - t0;
+done:
+    for (size_t i = 0; texts && i < req->n_msgs; i++)
+        lp_buf_free(&texts[i]);
+    lp_buf_free(&run.text);
+    lp_alloc_free(texts);
+    lp_alloc_free(msgs);
+    lp_alloc_free(ids);
+    return rc;
+}
+
+static void local_close(backend *b)
+{
+    local_backend *lb = (local_backend *)b;
+    matmul_ctx_free(&lb->mc);
+    grammar_vocab_close(lb->gvocab);
+    grammar_free(lb->gram);
+    lp_alloc_free(lb->gram_schema);
+    gemma_state_close(lb->s);
+    tokenizer_close(lb->tok);
+    gemma_close(lb->m);
+    lp_threadpool_close(lb->pool);
+    lp_alloc_free(lb->model_path);
+    lp_alloc_free(lb->mmproj_path);
+    lp_alloc_free(lb);
+}
+
+static const backend_ops local_ops = {
+    .name = "local", .complete = local_complete, .close = local_close};
+
+/* The weight type holding most bytes: what people call the model's quantization. */
+static void local_type(local_backend *lb)
+{
+    uint64_t bytes[64] = {0};
+    uint32_t best = 0;
+    for (uint64_t i = 0; i < lb->m->file->n_tensors; i++) {
+        const gguf_tensor *t = &lb->m->file->tensors[i];
+        if (t->type < 64)
+            bytes[t->type] += t->n_bytes;
+    }
+    for (uint32_t k = 1; k < 64; k++)
+        if (bytes[k] > bytes[best])
+            best = k;
+    snprintf(lb->type_name, sizeof lb->type_name, "%s", tensor_type_name(best));
+    for (char *p = lb->type_name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+}
+
+lp_err local_open(const local_opts *o, backend **out, lp_error *err)
+{
+    local_backend *lb;
+    gemma_state_opts so;
+    lp_err rc;
+
+    *out = NULL;
+    if (!o->model)
+        return lp_err_set(err, LP_ERR_USAGE, "local: no model file");
+    lb = lp_alloc_array(1, sizeof *lb);
+    if (!lb)
+        return lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+    memset(lb, 0, sizeof *lb);
+    lb->base.ops = &local_ops;
+    lb->o = *o;
+    lb->model_path = lp_alloc_strdup(o->model);
+    lb->mmproj_path = o->mmproj ? lp_alloc_strdup(o->mmproj) : NULL;
+    if (!lb->model_path || (o->mmproj && !lb->mmproj_path)) {
+        rc = lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+        goto fail;
+    }
+    lb->o.model = lb->model_path;
+    lb->o.mmproj = lb->mmproj_path;
+    rc = gemma_open(o->model, &lb->m, err);
+    if (!rc)
+        rc = tokenizer_open(lb->m->file, &lb->tok, err);
+    if (!rc)
+        rc = quant_table_default(&lb->qt, err);
+    if (!rc)
+        rc = lp_threadpool_open(o->threads, &lb->pool, err);
+    if (rc)
+        goto fail;
+    chat_stop_ids(lb->tok, lb->m->cfg.arch, lb->stop_ids, &lb->n_stop);
+    so.n_ctx = o->ctx ? o->ctx : (lb->m->cfg.n_ctx_train < 8192 ? lb->m->cfg.n_ctx_train : 8192);
+    so.n_batch = o->batch ? o->batch : 512;
+    so.cache_type = o->cache;
+    rc = gemma_state_open(lb->m, &so, &lb->s, err);
+    if (rc)
+        goto fail;
+    matmul_ctx_init(&lb->mc, lb->qt, lb->pool);
+    local_type(lb);
+    *out = &lb->base;
+    return LP_OK;
+fail:
+    local_close(&lb->base);
+    return rc;
+}
+
+void local_sampling_defaults(const backend *b, backend_sampling *s)
+{
+    const local_backend *lb = (const local_backend *)b;
+    float f;
+    uint32_t u;
+
+    memset(s, 0, sizeof *s);
+    s->temperature =
+        gguf_get_f32(lb->m->file, "general.sampling.temp", &f, NULL) == LP_OK ? f : 1.0;
+    s->top_k = gguf_get_u32(lb->m->file, "general.sampling.top_k", &u, NULL) == LP_OK ? (int)u : 64;
+    s->top_p = gguf_get_f32(lb->m->file, "general.sampling.top_p", &f, NULL) == LP_OK ? f : 0.95;
+    s->repeat_penalty = 1.0;
+    s->max_tokens = 256;
+}
+
+const gemma_model *local_model(const backend *b)
+{
+    return ((const local_backend *)b)->m;
+}
+
+lp_err local_model_sha256(backend *b, char out[LP_SHA256_HEX], lp_error *err)
+{
+    local_backend *lb = (local_backend *)b;
+    if (!lb->model_sha[0]) {
+        lp_err rc = lp_sha256_file_hex(lb->model_path, lb->model_sha, err);
+        if (rc)
+            return rc;
+    }
+    memcpy(out, lb->model_sha, LP_SHA256_HEX);
+    return LP_OK;
+}
+
+lp_err local_mmproj_sha256(backend *b, char out[LP_SHA256_HEX], lp_error *err)
+{
+    local_backend *lb = (local_backend *)b;
+    out[0] = '\0';
+    if (!lb->mmproj_path)
+        return LP_OK;
+    if (!lb->mmproj_sha[0]) {
+        lp_err rc = lp_sha256_file_hex(lb->mmproj_path, lb->mmproj_sha, err);
+        if (rc)
+            return rc;
+    }
+    memcpy(out, lb->mmproj_sha, LP_SHA256_HEX);
+    return LP_OK;
+}
+
+int local_has_projector(const backend *b)
+{
+    return ((const local_backend *)b)->mmproj_path != 0;
+}
+
+const char *local_model_type(const backend *b)
+{
+    return ((const local_backend *)b)->type_name;
+}
+
+void local_describe(const backend *b, char *buf, size_t n)
+{
+    const local_backend *lb = (const local_backend *)b;
+    snprintf(buf, n, "%s, %d threads", lb->qt->name, lp_threadpool_size(lb->pool));
+}
