@@ -20,9 +20,9 @@ typedef enum result_severity {
 
 typedef enum result_evidence_kind {
     RESULT_EVIDENCE_NONE,
-    RESULT_EVIDENCE_QUOTE,  /* quote: words of the copy or the voice-over */
-    RESULT_EVIDENCE_TIME,   /* t0..t1 seconds into a video or audio */
-    RESULT_EVIDENCE_REGION  /* x, y, w, h: fractions (0..1) of the image or frame */
+    RESULT_EVIDENCE_QUOTE, /* quote: words of the copy or the voice-over */
+    RESULT_EVIDENCE_TIME,  /* t0..t1 seconds into a video or audio */
+    RESULT_EVIDENCE_REGION /* x, y, w, h: fractions (0..1) of the image or frame */
 } result_evidence_kind;
 
 /* One rubric item on one asset. Strings are owned by the result. */
@@ -59,8 +59,8 @@ typedef struct result_asset {
     /* report only */
     result_thumb *thumbs; /* one for an image, a strip for a video */
     size_t n_thumbs;
-    int width, height;  /* display size; 0 when not visual */
-    double duration_s;  /* 0 when not timed */
+    int width, height; /* display size; 0 when not visual */
+    double duration_s; /* 0 when not timed */
 } result_asset;
 
 typedef struct result_sampling {
@@ -93,13 +93,30 @@ lp_err result_init(result *r, const manifest *m, lp_error *err);
 /* Appends a finding; every string is copied (NULL stays NULL). */
 lp_err result_add_finding(result_asset *a, const result_finding *f, lp_error *err);
 lp_err result_add_reason(result_asset *a, const char *reason, lp_error *err);
-/* Takes ownership of png (allocated with lp_alloc). */
+/* Takes ownership of png (allocated with lp_alloc), also on failure (then it is freed). */
 lp_err result_add_thumb(result_asset *a, double t, uint8_t *png, size_t n_png, lp_error *err);
 /* Sets needs_approval and reasons of every asset and of the whole from checks and findings:
- * a failed check, a major or blocker finding (design.md §4, issue: the rubric may add more). */
+ * a failed check, a major or blocker finding (design.md §4, issue: the rubric may add more).
+ * Sorts first (result_sort). A not-reviewed finding is listed as a reason but does not flag.
+ * Reasons added before are kept and never repeated, and a needs_approval the caller set stays
+ * set, so calling it twice changes nothing. */
 lp_err result_flag(result *r, lp_error *err);
 /* Accepts a zeroed result; leaves it zeroed. */
 void result_free(result *r);
+
+/* The canonical order of rows inside an asset, which review.json and every report use: check
+ * rows by placement (per-asset rows first), field, check id, then every other field; findings
+ * by rubric item, then every other field. A total order, so equal rows are equal bytes. */
+int result_check_cmp(const check_result *a, const check_result *b);
+int result_finding_cmp(const result_finding *a, const result_finding *b);
+/* Sorts every asset's checks and findings in that order (result_flag calls it). */
+void result_sort(result *r);
+/* The reason texts result_flag writes: "aspect_ratio failed on meta_stories (measured 1.333,
+ * limit 0.5625)", "finding claims_policy: major", "finding x: not reviewed (no projector)". */
+void result_check_reason(const check_result *c, char *out, size_t n);
+void result_finding_reason(const result_finding *f, char *out, size_t n);
+/* A number for people: integers as integers, else 4 significant digits ("1.333"). */
+void result_format_number(double v, char *out, size_t n);
 
 const char *result_severity_name(result_severity s);
 /* Returns 0 and sets *out when name is a severity, else -1. */
