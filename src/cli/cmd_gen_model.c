@@ -10,7 +10,7 @@
 static void cmd_gen_usage(FILE *out)
 {
     fprintf(out, "usage: loupe gen-model --preset P [--type T] [--seed S] [--tokenizer FILE.json]\n"
-                 "                       -o FILE.gguf\n"
+                 "                       [--mmproj PROJ.gguf] -o FILE.gguf\n"
                  "  presets: ");
     for (const char *const *p = gen_preset_names(); *p; p++)
         fprintf(out, "%s%s", *p, p[1] ? ", " : "\n");
@@ -63,6 +63,8 @@ int cmd_gen_model(int argc, char **argv)
             }
         } else if (!strcmp(a, "--tokenizer"))
             o.tokenizer_json = v;
+        else if (!strcmp(a, "--mmproj"))
+            o.mmproj_path = v;
         else if (!strcmp(a, "-o") || !strcmp(a, "--output"))
             o.out_path = v;
         else {

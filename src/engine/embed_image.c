@@ -321,3 +321,160 @@ lp_err embed_patchify(const uint8_t *rgb, uint32_t w, uint32_t h, const float me
     *n = count;
     return LP_OK;
 }
+
+/* ---- the vision embedder (spec §3.2) ---------------------------------------------------- */
+
+/* Patches per pass through the dense layer: bounds scratch at ~2 MB per 1k width. */
+#define EMBED_CHUNK 64u
+
+/* PyTorch LayerNorm over n values, statistics in double: y = (x - mean) / sqrt(var + eps)
+ * * w + b, var the biased variance. */
+static void embed_layernorm(float *y, const float *x, const float *w, const float *b, uint32_t n,
+                            float eps)
+{
+    double mean = 0, var = 0, r;
+
+    for (uint32_t i = 0; i < n; i++)
+        mean += x[i];
+    mean /= n;
+    for (uint32_t i = 0; i < n; i++)
+        var += ((double)x[i] - mean) * ((double)x[i] - mean);
+    r = 1.0 / sqrt(var / n + (double)eps);
+    for (uint32_t i = 0; i < n; i++)
+        y[i] = (float)(((double)x[i] - mean) * r) * w[i] + b[i];
+}
+
+static void embed_rms(float *x, uint32_t n, float eps)
+{
+    double ss = 0;
+    float r;
+
+    for (uint32_t i = 0; i < n; i++)
+        ss += (double)x[i] * (double)x[i];
+    r = (float)(1.0 / sqrt(ss / n + (double)eps));
+    for (uint32_t i = 0; i < n; i++)
+        x[i] *= r;
+}
+
+/* Row `idx` of slot `slot` of the position table, added to c. */
+static void embed_add_pos(const mmproj_vision *v, const quant_table *qt, uint32_t slot,
+                          uint32_t idx, float *c, float *tmp)
+{
+    const uint8_t *row = v->pos + ((size_t)slot * v->n_pos + idx) * v->pos_row_bytes;
+
+    if (v->pos_type == TENSOR_TYPE_F32)
+        memcpy(tmp, row, v->n_embd_v * sizeof(float));
+    else
+        qt->k[v->pos_type].to_f32(row, tmp, v->n_embd_v);
+    for (uint32_t i = 0; i < v->n_embd_v; i++)
+        c[i] += tmp[i];
+}
+
+lp_err embed_image_project(const mmproj_model *p, matmul_ctx *mc, const float *patches,
+                           const int32_t *pos, uint32_t n, float *out, lp_error *err)
+{
+    const mmproj_vision *v = &p->v;
+    const uint32_t Ev = v->n_embd_v, side = EMBED_PATCH_SIDE, plane = side * side;
+    float *a = NULL, *b = NULL, *tmp = NULL, *chw = NULL;
+    lp_err rc = LP_OK;
+
+    if (!p->has_vision)
+        return lp_err_set(err, LP_ERR_UNSUPPORTED, "%s: the projector has no vision part",
+                          p->file->path);
+    if (!patches || !pos || !out)
+        return lp_err_set(err, LP_ERR_USAGE, "embed_image_project: NULL buffer");
+    for (uint32_t i = 0; i < n; i++)
+        if (pos[2 * i] < 0 || pos[2 * i + 1] < 0 || (uint32_t)pos[2 * i] >= v->n_pos ||
+            (uint32_t)pos[2 * i + 1] >= v->n_pos)
+            return lp_err_set(err, LP_ERR_LIMIT,
+                              "image: patch %u is at column %d, row %d; the projector's position "
+                              "table holds %u",
+                              i, pos[2 * i], pos[2 * i + 1], v->n_pos);
+    a = lp_alloc_array((size_t)EMBED_CHUNK * EMBED_PATCH_VALUES, sizeof *a);
+    b = lp_alloc_array((size_t)EMBED_CHUNK * Ev, sizeof *b);
+    tmp = lp_alloc_array(Ev, sizeof *tmp);
+    chw = lp_alloc_array(EMBED_PATCH_VALUES, sizeof *chw);
+    if (!a || !b || !tmp || !chw) {
+        rc = lp_err_set(err, LP_ERR_NOMEM, "image: out of memory for the embedder");
+        goto done;
+    }
+    for (uint32_t c0 = 0; c0 < n && rc == LP_OK; c0 += EMBED_CHUNK) {
+        uint32_t k = n - c0 < EMBED_CHUNK ? n - c0 : EMBED_CHUNK;
+        /* HWC (row, col, channel) -> CHW c*2304 + row*48 + col, the GGUF's order; then ln1 */
+        for (uint32_t t = 0; t < k; t++) {
+            const float *src = patches + (size_t)(c0 + t) * EMBED_PATCH_VALUES;
+            float *dst = a + (size_t)t * EMBED_PATCH_VALUES;
+            for (uint32_t px = 0; px < plane; px++)
+                for (uint32_t c = 0; c < 3; c++)
+                    chw[c * plane + px] = src[px * 3 + c];
+            embed_layernorm(dst, chw, v->ln1_w, v->ln1_b, EMBED_PATCH_VALUES, MMPROJ_LN_EPS);
+        }
+        rc = matmul_run(mc, &v->patch, a, k, b, err);
+        if (rc != LP_OK)
+            break;
+        for (uint32_t t = 0; t < k; t++) {
+            float *row = b + (size_t)t * Ev;
+            const int32_t *pp = pos + 2 * (size_t)(c0 + t);
+            for (uint32_t i = 0; i < Ev; i++)
+                row[i] += v->patch_b[i];
+            embed_layernorm(row, row, v->ln2_w, v->ln2_b, Ev, MMPROJ_LN_EPS);
+            embed_add_pos(v, mc->qt, 0, (uint32_t)pp[0], row, tmp); /* x: the column */
+            embed_add_pos(v, mc->qt, 1, (uint32_t)pp[1], row, tmp); /* y: the row */
+            embed_layernorm(row, row, v->ln3_w, v->ln3_b, Ev, MMPROJ_LN_EPS);
+            embed_rms(row, Ev, v->eps);
+        }
+        rc = matmul_run(mc, &v->proj, b, k, out + (size_t)c0 * p->n_embd, err);
+    }
+done:
+    lp_alloc_free(a);
+    lp_alloc_free(b);
+    lp_alloc_free(tmp);
+    lp_alloc_free(chw);
+    return rc;
+}
+
+lp_err embed_image_rgb8(const mmproj_model *p, matmul_ctx *mc, const uint8_t *rgb, uint32_t w,
+                        uint32_t h, uint32_t max_soft_tokens, float **out, uint32_t *n_tok,
+                        lp_error *err)
+{
+    uint32_t ow = 0, oh = 0, n = 0;
+    uint8_t *sized = NULL;
+    float *patches = NULL, *emb = NULL;
+    int32_t *pos = NULL;
+    lp_err rc;
+
+    *out = NULL;
+    *n_tok = 0;
+    if (!p->has_vision)
+        return lp_err_set(err, LP_ERR_UNSUPPORTED, "%s: the projector has no vision part",
+                          p->file->path);
+    rc = embed_image_size(w, h, max_soft_tokens, &ow, &oh, err);
+    if (rc == LP_OK)
+        rc = embed_patchify(NULL, ow, oh, NULL, NULL, NULL, NULL, &n, err);
+    if (rc != LP_OK)
+        return rc;
+    sized = lp_alloc_array((size_t)ow * oh, 3);
+    patches = lp_alloc_array((size_t)n * EMBED_PATCH_VALUES, sizeof *patches);
+    pos = lp_alloc_array((size_t)n * 2, sizeof *pos);
+    emb = lp_alloc_array((size_t)n * p->n_embd, sizeof *emb);
+    if (!sized || !patches || !pos || !emb) {
+        rc = lp_err_set(err, LP_ERR_NOMEM, "image: out of memory for %u patches", n);
+        goto done;
+    }
+    rc = embed_resize_rgb8(rgb, w, h, sized, ow, oh, err);
+    if (rc == LP_OK)
+        rc = embed_patchify(sized, ow, oh, p->v.mean, p->v.std, patches, pos, &n, err);
+    if (rc == LP_OK)
+        rc = embed_image_project(p, mc, patches, pos, n, emb, err);
+    if (rc == LP_OK) {
+        *out = emb;
+        *n_tok = n;
+        emb = NULL;
+    }
+done:
+    lp_alloc_free(sized);
+    lp_alloc_free(patches);
+    lp_alloc_free(pos);
+    lp_alloc_free(emb);
+    return rc;
+}

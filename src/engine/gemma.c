@@ -22,15 +22,17 @@ typedef struct gemma_kv {
 struct gemma_state {
     gemma_state_opts opt;
     uint32_t n_layer;
-    uint32_t pos;     /* tokens in the sequence so far */
-    gemma_kv *kv;     /* [n_layer] */
-    float *x;         /* [n_batch, n_embd] residual stream */
-    float *h;         /* [n_batch, n_embd] normed input of a block */
-    float *q, *k, *v; /* [n_batch, n_head*hd_max], [n_batch, kv_max] x2 */
-    float *att;       /* [n_batch, n_head*hd_max] attention output, heads concatenated */
-    float *o;         /* [n_batch, n_embd] projection output */
-    float *gate, *up; /* [n_batch, n_ff] */
-    float *scores;    /* [n_threads, n_ctx] softmax scratch, sized on first use */
+    uint32_t pos;        /* tokens in the sequence so far */
+    gemma_kv *kv;        /* [n_layer] */
+    float *x;            /* [n_batch, n_embd] residual stream */
+    float *h;            /* [n_batch, n_embd] normed input of a block */
+    float *q, *k, *v;    /* [n_batch, n_head*hd_max], [n_batch, kv_max] x2 */
+    float *att;          /* [n_batch, n_head*hd_max] attention output, heads concatenated */
+    float *o;            /* [n_batch, n_embd] projection output */
+    float *gate, *up;    /* [n_batch, n_ff] */
+    uint32_t *hi;        /* [n_batch] last position each token of the batch may see */
+    uint32_t last_block; /* block id of the previous batch's last token (0: none) */
+    float *scores;       /* [n_threads, n_ctx] softmax scratch, sized on first use */
     uint32_t scores_threads;
     uint64_t kv_bytes, act_bytes;
 };
@@ -150,7 +152,9 @@ lp_err gemma_state_open(const gemma_model *m, const gemma_state_opts *o, gemma_s
     s->v = lp_alloc_array(B * kv_max, sizeof(float));
     s->gate = lp_alloc_array(B * c->n_ff, sizeof(float));
     s->up = lp_alloc_array(B * c->n_ff, sizeof(float));
-    if (!s->x || !s->h || !s->o || !s->q || !s->att || !s->k || !s->v || !s->gate || !s->up)
+    s->hi = lp_alloc_array(B, sizeof(uint32_t));
+    if (!s->x || !s->h || !s->o || !s->q || !s->att || !s->k || !s->v || !s->gate || !s->up ||
+        !s->hi)
         goto nomem;
     *out = s;
     return LP_OK;
@@ -181,6 +185,7 @@ void gemma_state_close(gemma_state *s)
     lp_alloc_free(s->v);
     lp_alloc_free(s->gate);
     lp_alloc_free(s->up);
+    lp_alloc_free(s->hi);
     lp_alloc_free(s->scores);
     lp_alloc_free(s);
 }
@@ -208,6 +213,7 @@ uint32_t gemma_state_batch(const gemma_state *s)
 void gemma_state_reset(gemma_state *s)
 {
     s->pos = 0;
+    s->last_block = 0;
 }
 
 /* ---- KV cache access ----------------------------------------------------------------- */
@@ -273,7 +279,11 @@ typedef struct gemma_attn_job {
     uint32_t n_head;
 } gemma_attn_job;
 
-/* One (token, head): softmax(q . K) V over the keys the mask allows. */
+/* One (token, head): softmax(q . K) V over the keys the mask allows: on sliding layers
+ * [p - window + 1, min(hi, p + window - 1)], hi being the end of the token's bidirectional
+ * block (p itself outside blocks); on full layers [0, p], causal always (spec §2.2, §3.6).
+ * The ring holds every such key: the batch is written before any query reads it, and a
+ * block never leaves its batch. */
 static void gemma_attn_item(void *ctx, int64_t item, int thread)
 {
     const gemma_attn_job *j = ctx;
@@ -282,8 +292,10 @@ static void gemma_attn_item(void *ctx, int64_t item, int thread)
     const uint32_t t = (uint32_t)(item / n_head), h = (uint32_t)(item % n_head);
     const uint32_t p = j->pos0 + t;
     const uint32_t g = h * L->n_kv / n_head; /* consecutive query heads share a KV head */
-    const uint32_t lo =
-        L->sliding && p + 1 > j->m->cfg.sliding_window ? p + 1 - j->m->cfg.sliding_window : 0;
+    const uint32_t win = j->m->cfg.sliding_window;
+    const uint32_t lo = L->sliding && p + 1 > win ? p + 1 - win : 0;
+    const uint32_t hi =
+        L->sliding && j->s->hi[t] > p ? (j->s->hi[t] - p < win ? j->s->hi[t] : p + win - 1) : p;
     const float *q = j->s->q + ((size_t)t * n_head + h) * hd;
     float *out = j->s->att + ((size_t)t * n_head + h) * hd;
     float *sc = j->s->scores + (size_t)thread * j->s->opt.n_ctx;
@@ -291,24 +303,28 @@ static void gemma_attn_item(void *ctx, int64_t item, int thread)
     float mx = -INFINITY;
     double sum = 0;
 
-    for (uint32_t k = lo; k <= p; k++) {
+    for (uint32_t k = lo; k <= hi; k++) {
         sc[k - lo] = gemma_kv_dot(j->kv, ct, k, g * hd, q, hd) * j->m->attn_scale;
         mx = sc[k - lo] > mx ? sc[k - lo] : mx;
     }
-    for (uint32_t k = lo; k <= p; k++) {
+    for (uint32_t k = lo; k <= hi; k++) {
         sc[k - lo] = expf(sc[k - lo] - mx);
         sum += sc[k - lo];
     }
     memset(out, 0, hd * sizeof *out);
-    for (uint32_t k = lo; k <= p; k++)
+    for (uint32_t k = lo; k <= hi; k++)
         gemma_kv_axpy(j->kv, ct, k, g * hd, (float)(sc[k - lo] / sum), out, hd);
 }
 
 /* ---- the forward pass ----------------------------------------------------------------- */
 
-static lp_err gemma_check_input(const gemma_model *m, const gemma_state *s, const int32_t *tokens,
-                                uint32_t n, lp_error *err)
+static lp_err gemma_check_input(const gemma_model *m, const gemma_state *s, const gemma_batch *b,
+                                lp_error *err)
 {
+    const int32_t *tokens = b->tokens;
+    const uint32_t n = b->n;
+    size_t n_soft = 0;
+
     if (n == 0 || n > s->opt.n_batch)
         return lp_err_set(err, LP_ERR_USAGE, "forward: %u tokens, batch holds 1..%u", n,
                           s->opt.n_batch);
@@ -316,10 +332,24 @@ static lp_err gemma_check_input(const gemma_model *m, const gemma_state *s, cons
         return lp_err_set(err, LP_ERR_LIMIT,
                           "context full: %u tokens in the sequence + %u new > context %u", s->pos,
                           n, s->opt.n_ctx);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
+        if (tokens[i] == GEMMA_TOKEN_SOFT) {
+            n_soft++;
+            continue;
+        }
         if (tokens[i] < 0 || (uint32_t)tokens[i] >= m->cfg.n_vocab)
             return lp_err_set(err, LP_ERR_INVALID, "token %u: id %d is outside 0..%u", i, tokens[i],
                               m->cfg.n_vocab - 1);
+    }
+    if (n_soft > 0 && (!b->embd || n_soft > b->n_embd_rows))
+        return lp_err_set(err, LP_ERR_USAGE,
+                          "forward: %zu soft tokens, but %zu embedding rows were given", n_soft,
+                          b->embd ? b->n_embd_rows : 0);
+    if (b->block && b->block[0] != 0 && s->pos > 0 && b->block[0] == s->last_block)
+        return lp_err_set(err, LP_ERR_USAGE,
+                          "forward: bidirectional block %u continues from the previous batch; a "
+                          "block must be prefilled in one batch",
+                          b->block[0]);
     return LP_OK;
 }
 
@@ -408,39 +438,76 @@ static lp_err gemma_layer_forward(const gemma_model *m, gemma_state *s, matmul_c
     return LP_OK;
 }
 
+/* Row i of the input: a text row scaled by sqrt(n_embd), or the next soft row as it is. */
+static void gemma_embed(const gemma_model *m, const gemma_batch *b, const quant_kernels *ek,
+                        uint64_t row_bytes, float *x0)
+{
+    const uint32_t E = m->cfg.n_embd;
+    size_t soft = 0;
+
+    for (uint32_t t = 0; t < b->n; t++) {
+        float *x = x0 + (size_t)t * E;
+        const uint8_t *row;
+        if (b->tokens[t] == GEMMA_TOKEN_SOFT) {
+            memcpy(x, b->embd + soft++ * E, E * sizeof(float));
+            continue;
+        }
+        /* the token's row, dequantized exactly, times sqrt(n_embd) */
+        row = (const uint8_t *)m->tok_embd.data + (size_t)b->tokens[t] * row_bytes;
+        if (m->tok_embd.type == TENSOR_TYPE_F32)
+            memcpy(x, row, E * sizeof(float));
+        else
+            ek->to_f32(row, x, E);
+        for (uint32_t i = 0; i < E; i++)
+            x[i] *= m->embd_scale;
+    }
+}
+
+/* s->hi[t]: the last position token t may see on sliding layers (its block's end). */
+static void gemma_block_bounds(gemma_state *s, const gemma_batch *b)
+{
+    for (uint32_t t = b->n; t-- > 0;) {
+        int joined = b->block && b->block[t] != 0 && t + 1 < b->n && b->block[t + 1] == b->block[t];
+        s->hi[t] = joined ? s->hi[t + 1] : s->pos + t;
+    }
+}
+
 lp_err gemma_forward(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const int32_t *tokens,
                      uint32_t n, float *logits, int all_logits, lp_error *err)
 {
+    gemma_batch b = {.tokens = tokens, .embd = NULL, .n_embd_rows = 0, .block = NULL, .n = n};
+
+    return gemma_forward_batch(m, s, mc, &b, logits, all_logits, err);
+}
+
+lp_err gemma_forward_batch(const gemma_model *m, gemma_state *s, matmul_ctx *mc,
+                           const gemma_batch *b, float *logits, int all_logits, lp_error *err)
+{
     const gemma_config *c = &m->cfg;
     const quant_kernels *ek = &mc->qt->k[m->tok_embd.type];
+    const uint32_t n = b->n;
     uint64_t row_bytes = 0;
     uint32_t first;
     lp_err rc;
 
-    rc = gemma_check_input(m, s, tokens, n, err);
+    if (!b->tokens)
+        return lp_err_set(err, LP_ERR_USAGE, "forward: no tokens");
+    rc = gemma_check_input(m, s, b, err);
     if (rc == LP_OK)
         rc = gemma_scores_reserve(s, lp_threadpool_size(mc->pool), err);
     if (rc == LP_OK)
         rc = tensor_row_bytes(m->tok_embd.type, c->n_embd, &row_bytes, err);
     if (rc != LP_OK)
         return rc;
-    /* embedding: the token's row, dequantized exactly, times sqrt(n_embd) */
-    for (uint32_t t = 0; t < n; t++) {
-        const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)tokens[t] * row_bytes;
-        float *x = s->x + (size_t)t * c->n_embd;
-        if (m->tok_embd.type == TENSOR_TYPE_F32)
-            memcpy(x, row, c->n_embd * sizeof(float));
-        else
-            ek->to_f32(row, x, c->n_embd);
-        for (uint32_t i = 0; i < c->n_embd; i++)
-            x[i] *= m->embd_scale;
-    }
+    gemma_embed(m, b, ek, row_bytes, s->x);
+    gemma_block_bounds(s, b);
     for (uint32_t l = 0; l < c->n_layer; l++) {
         rc = gemma_layer_forward(m, s, mc, l, n, err);
         if (rc != LP_OK)
             return rc;
     }
     s->pos += n;
+    s->last_block = b->block ? b->block[n - 1] : 0;
     if (!logits)
         return LP_OK;
     /* final norm, tied output projection, soft-cap */

@@ -405,11 +405,166 @@ lp_err gen_model_write(const gen_options *o, const quant_table *qt, lp_error *er
     }
     rc = gguf_writer_finish(w, err);
     w = NULL;
+    if (rc == LP_OK && o->mmproj_path)
+        rc = gen_mmproj_write(o, qt, err);
 fail:
     gguf_writer_free(w);
     lp_alloc_free(qrow);
     lp_alloc_free(row);
     tokenizer_vocab_free(&vocab);
     lp_alloc_free(ts);
+    return rc;
+}
+
+/* ---- the multimodal projector (spec §5.2) ------------------------------------------- */
+
+#define GEN_PATCH 6912u
+#define GEN_POS_LEN 1120u
+#define GEN_FRAME 640u
+
+typedef enum gen_fill { GEN_FILL_NORM = 0, GEN_FILL_BIAS, GEN_FILL_MATRIX, GEN_FILL_POS } gen_fill;
+
+typedef struct gen_ptensor {
+    const char *name;
+    uint32_t n_dims;
+    uint64_t ne[3];
+    tensor_type type;
+    gen_fill fill;
+} gen_ptensor;
+
+static lp_err gen_mmproj_metadata(gguf_writer *w, const gen_options *o, const gemma_config *c,
+                                  lp_error *err)
+{
+    /* the tiny preset reads non-trivial mean/std so a reader that ignores them shows */
+    const int tiny = c->n_embd < 1024;
+    const float mean[3] = {tiny ? 0.48f : 0.0f, tiny ? 0.46f : 0.0f, tiny ? 0.41f : 0.0f};
+    const float stdv[3] = {tiny ? 0.27f : 1.0f, tiny ? 0.26f : 1.0f, tiny ? 0.28f : 1.0f};
+    static const char *const zero_keys[] = {
+        "clip.vision.block_count", "clip.vision.head_count", "clip.vision.feed_forward_length",
+        "clip.audio.block_count",  "clip.audio.head_count",  "clip.audio.feed_forward_length",
+    };
+    char name[128];
+    uint32_t ftype;
+
+    snprintf(name, sizeof name, "%s-mmproj", o->preset);
+    GEN_TRY(gguf_writer_add_str(w, "general.architecture", "clip", err));
+    GEN_TRY(gguf_writer_add_str(w, "general.type", "mmproj", err));
+    GEN_TRY(gguf_writer_add_str(w, "general.name", name, err));
+    if (gen_file_type(o->type, &ftype))
+        GEN_TRY(gguf_writer_add_u32(w, "general.file_type", ftype, err));
+    GEN_TRY(gguf_writer_add_bool(w, "clip.has_vision_encoder", 1, err));
+    GEN_TRY(gguf_writer_add_bool(w, "clip.has_audio_encoder", 1, err));
+    GEN_TRY(gguf_writer_add_str(w, "clip.vision.projector_type", "gemma4uv", err));
+    GEN_TRY(gguf_writer_add_str(w, "clip.audio.projector_type", "gemma4ua", err));
+    GEN_TRY(gguf_writer_add_u32(w, "clip.vision.projection_dim", c->n_embd, err));
+    GEN_TRY(gguf_writer_add_u32(w, "clip.audio.projection_dim", c->n_embd, err));
+    GEN_TRY(gguf_writer_add_u32(w, "clip.vision.patch_size", 16, err));
+    GEN_TRY(gguf_writer_add_u32(w, "clip.vision.embedding_length", c->n_embd, err));
+    GEN_TRY(gguf_writer_add_u32(w, "clip.vision.image_size", 224, err));
+    for (size_t i = 0; i < sizeof zero_keys / sizeof zero_keys[0]; i++)
+        GEN_TRY(gguf_writer_add_u32(w, zero_keys[i], 0, err));
+    GEN_TRY(gguf_writer_add_arr(w, "clip.vision.image_mean", GGUF_VT_F32, mean, 3, err));
+    GEN_TRY(gguf_writer_add_arr(w, "clip.vision.image_std", GGUF_VT_F32, stdv, 3, err));
+    GEN_TRY(gguf_writer_add_f32(w, "clip.vision.attention.layer_norm_epsilon", 1e-6f, err));
+    GEN_TRY(gguf_writer_add_f32(w, "clip.audio.attention.layer_norm_epsilon", 1e-6f, err));
+    GEN_TRY(gguf_writer_add_u32(w, "clip.audio.embedding_length", GEN_FRAME, err));
+    return gguf_writer_add_u32(w, "clip.audio.num_mel_bins", 128, err);
+}
+
+static void gen_pfill(const gen_ptensor *t, uint32_t index, uint64_t seed, uint64_t r, float *row)
+{
+    lp_rng rng;
+    float scale = t->fill == GEN_FILL_MATRIX ? sqrtf(3.0f / (float)t->ne[0])
+                  : t->fill == GEN_FILL_POS  ? 0.5f
+                                             : 0.1f;
+
+    /* a stream of its own per (seed, tensor, row), apart from the text model's */
+    lp_rng_seed(&rng, (seed * 0x100000001b3ull ^ ((uint64_t)index << 40) ^ r) + 0x6d6d70726f6aull);
+    for (uint64_t i = 0; i < t->ne[0]; i++)
+        row[i] = (t->fill == GEN_FILL_NORM ? 1.0f : 0.0f) + scale * lp_rng_signed(&rng);
+}
+
+lp_err gen_mmproj_write(const gen_options *o, const quant_table *qt, lp_error *err)
+{
+    const tensor_type ti_type = o->type;
+    gemma_config c;
+    gguf_writer *w = NULL;
+    float *row = NULL;
+    uint8_t *qrow = NULL;
+    lp_err rc;
+
+    if (!o->mmproj_path)
+        return lp_err_set(err, LP_ERR_USAGE, "--mmproj: no output path");
+    GEN_TRY(gen_preset_config(o->preset, &c, err));
+    if (c.arch != GEMMA_ARCH_GEMMA4)
+        return lp_err_set(err, LP_ERR_UNSUPPORTED,
+                          "--mmproj: preset '%s' is not Gemma 4; the gemma4uv/gemma4ua projector "
+                          "is for gemma4 presets",
+                          o->preset);
+    {
+        const uint64_t E = c.n_embd;
+        const tensor_type patch_t = ti_type == TENSOR_TYPE_F32 ? TENSOR_TYPE_F32 : TENSOR_TYPE_F16;
+        const gen_ptensor ts[] = {
+            {"v.patch_norm.1.weight", 1, {GEN_PATCH, 1, 1}, TENSOR_TYPE_F32, GEN_FILL_NORM},
+            {"v.patch_norm.1.bias", 1, {GEN_PATCH, 1, 1}, TENSOR_TYPE_F32, GEN_FILL_BIAS},
+            {"v.patch_embd.weight", 2, {GEN_PATCH, E, 1}, patch_t, GEN_FILL_MATRIX},
+            {"v.patch_embd.bias", 1, {E, 1, 1}, TENSOR_TYPE_F32, GEN_FILL_BIAS},
+            {"v.patch_norm.2.weight", 1, {E, 1, 1}, TENSOR_TYPE_F32, GEN_FILL_NORM},
+            {"v.patch_norm.2.bias", 1, {E, 1, 1}, TENSOR_TYPE_F32, GEN_FILL_BIAS},
+            {"v.position_embd.weight",
+             3,
+             {E, GEN_POS_LEN, 2},
+             gen_matrix_type(ti_type, E),
+             GEN_FILL_POS},
+            {"v.patch_norm.3.weight", 1, {E, 1, 1}, TENSOR_TYPE_F32, GEN_FILL_NORM},
+            {"v.patch_norm.3.bias", 1, {E, 1, 1}, TENSOR_TYPE_F32, GEN_FILL_BIAS},
+            {"mm.input_projection.weight",
+             2,
+             {E, E, 1},
+             gen_matrix_type(ti_type, E),
+             GEN_FILL_MATRIX},
+            {"mm.a.input_projection.weight",
+             2,
+             {GEN_FRAME, E, 1},
+             gen_matrix_type(ti_type, GEN_FRAME),
+             GEN_FILL_MATRIX},
+        };
+        const uint32_t n = sizeof ts / sizeof ts[0];
+
+        row = lp_alloc_array(GEN_PATCH, sizeof *row);
+        qrow = lp_alloc_array(GEN_PATCH, 4);
+        if (!row || !qrow) {
+            rc = lp_err_set(err, LP_ERR_NOMEM, "generator: out of memory");
+            goto fail;
+        }
+        rc = gguf_writer_open(o->mmproj_path, &w, err);
+        if (rc == LP_OK)
+            rc = gen_mmproj_metadata(w, o, &c, err);
+        for (uint32_t i = 0; rc == LP_OK && i < n; i++)
+            rc = gguf_writer_add_tensor(w, ts[i].name, ts[i].type, ts[i].n_dims, ts[i].ne, err);
+        if (rc == LP_OK)
+            rc = gguf_writer_begin_data(w, err);
+        for (uint32_t i = 0; rc == LP_OK && i < n; i++) {
+            uint64_t rows = ts[i].ne[1] * ts[i].ne[2], row_bytes = 0;
+            rc = tensor_row_bytes(ts[i].type, ts[i].ne[0], &row_bytes, err);
+            for (uint64_t r = 0; rc == LP_OK && r < rows; r++) {
+                gen_pfill(&ts[i], i, o->seed, r, row);
+                if (ts[i].type == TENSOR_TYPE_F32) {
+                    rc = gguf_writer_write_data(w, row, (size_t)row_bytes, err);
+                    continue;
+                }
+                qt->k[ts[i].type].from_f32(row, qrow, (int64_t)ts[i].ne[0]);
+                rc = gguf_writer_write_data(w, qrow, (size_t)row_bytes, err);
+            }
+        }
+        if (rc == LP_OK) {
+            rc = gguf_writer_finish(w, err);
+            w = NULL;
+        }
+    }
+fail:
+    gguf_writer_free(w);
+    lp_alloc_free(row);
+    lp_alloc_free(qrow);
     return rc;
 }

@@ -3,6 +3,7 @@
  * is never half-emitted. */
 #include "loupe/engine/generate.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "loupe/base/alloc.h"
@@ -87,19 +88,10 @@ static lp_err generate_prefill(const gemma_model *m, gemma_state *s, matmul_ctx 
     return LP_OK;
 }
 
-lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const tokenizer *t,
-                    sampler *smp, const int32_t *prompt, size_t n_prompt, const generate_opts *o,
-                    generate_stats *stats, lp_error *err)
+/* Checks shared by both entry points; sets the stop-string hold-back. */
+static lp_err generate_check(const gemma_state *s, size_t n_prompt, const generate_opts *o,
+                             generate_text *g, lp_error *err)
 {
-    generate_text g = {NULL, 0, 0, 0, 0};
-    tokenizer_stream ts;
-    float *logits = NULL;
-    char piece[TOKENIZER_STREAM_OUT_MAX];
-    double t0;
-    lp_err rc = LP_OK;
-
-    memset(stats, 0, sizeof *stats);
-    stats->n_prompt = n_prompt;
     if (n_prompt == 0)
         return lp_err_set(err, LP_ERR_USAGE, "generate: empty prompt");
     if ((uint64_t)gemma_state_pos(s) + n_prompt + o->max_tokens > gemma_state_ctx(s))
@@ -114,16 +106,23 @@ lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const 
         if (k == 0 || k > GENERATE_STOP_MAX)
             return lp_err_set(err, LP_ERR_USAGE, "generate: stop string %zu is empty or over %d", i,
                               GENERATE_STOP_MAX);
-        g.hold = k - 1 > g.hold ? k - 1 : g.hold;
+        g->hold = k - 1 > g->hold ? k - 1 : g->hold;
     }
-    logits = lp_alloc_array(m->cfg.n_vocab, sizeof *logits);
-    if (!logits)
-        return lp_err_set(err, LP_ERR_NOMEM, "generate: out of memory");
-    for (size_t i = 0; i < n_prompt; i++)
-        sampler_accept(smp, prompt[i]);
-    t0 = lp_clock_now();
-    rc = generate_prefill(m, s, mc, prompt, n_prompt, o, logits, err);
-    stats->prefill_s = lp_clock_now() - t0;
+    return LP_OK;
+}
+
+/* The decode loop after a prefill left the next token's logits in logits. */
+static lp_err generate_decode(const gemma_model *m, gemma_state *s, matmul_ctx *mc,
+                              const tokenizer *t, sampler *smp, const generate_opts *o,
+                              generate_stats *stats, float *logits, generate_text *g_,
+                              lp_error *err)
+{
+    generate_text g = *g_;
+    tokenizer_stream ts;
+    char piece[TOKENIZER_STREAM_OUT_MAX];
+    double t0;
+    lp_err rc = LP_OK;
+
     tokenizer_stream_init(&ts, t, 0);
     t0 = lp_clock_now();
     while (rc == LP_OK && stats->n_gen < o->max_tokens) {
@@ -179,6 +178,86 @@ lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const 
             stats->cancelled = generate_emit(&g, o, g.n) != 0;
     }
     lp_alloc_free(g.buf);
+    g_->buf = NULL;
+    return rc;
+}
+
+lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const tokenizer *t,
+                    sampler *smp, const int32_t *prompt, size_t n_prompt, const generate_opts *o,
+                    generate_stats *stats, lp_error *err)
+{
+    generate_text g = {NULL, 0, 0, 0, 0};
+    float *logits = NULL;
+    double t0;
+    lp_err rc;
+
+    memset(stats, 0, sizeof *stats);
+    stats->n_prompt = n_prompt;
+    rc = generate_check(s, n_prompt, o, &g, err);
+    if (rc != LP_OK)
+        return rc;
+    logits = lp_alloc_array(m->cfg.n_vocab, sizeof *logits);
+    if (!logits)
+        return lp_err_set(err, LP_ERR_NOMEM, "generate: out of memory");
+    for (size_t i = 0; i < n_prompt; i++)
+        sampler_accept(smp, prompt[i]);
+    t0 = lp_clock_now();
+    rc = generate_prefill(m, s, mc, prompt, n_prompt, o, logits, err);
+    stats->prefill_s = lp_clock_now() - t0;
+    if (rc == LP_OK)
+        rc = generate_decode(m, s, mc, t, smp, o, stats, logits, &g, err);
+    lp_alloc_free(logits);
+    return rc;
+}
+
+static void generate_on_batch(void *ctx, size_t done, size_t total)
+{
+    const generate_opts *o = ctx;
+
+    if (o->on_prefill)
+        o->on_prefill(o->ctx, done, total);
+}
+
+lp_err generate_run_mm(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const tokenizer *t,
+                       sampler *smp, const mm_seq *seq, const generate_opts *o,
+                       generate_stats *stats, lp_error *err)
+{
+    static const char *const suppress[] = {"<image|>", "<audio|>"};
+    generate_text g = {NULL, 0, 0, 0, 0};
+    float *logits = NULL;
+    double t0;
+    lp_err rc;
+
+    memset(stats, 0, sizeof *stats);
+    stats->n_prompt = seq->n;
+    rc = generate_check(s, seq->n, o, &g, err);
+    if (rc != LP_OK)
+        return rc;
+    if (mm_seq_max_block(seq) > gemma_state_batch(s))
+        return lp_err_set(err, LP_ERR_LIMIT,
+                          "generate: a %zu-token image block does not fit the batch of %u; use a "
+                          "batch of at least %zu",
+                          mm_seq_max_block(seq), gemma_state_batch(s), mm_seq_max_block(seq));
+    /* spec §3.5: the block-closing markers are in suppress_tokens and never sampled */
+    for (size_t i = 0; i < sizeof suppress / sizeof suppress[0]; i++) {
+        int32_t id = tokenizer_find(t, suppress[i]);
+        if (id >= 0 && (uint32_t)id < m->cfg.n_vocab) {
+            rc = sampler_bias(smp, id, -INFINITY, err);
+            if (rc != LP_OK)
+                return rc;
+        }
+    }
+    logits = lp_alloc_array(m->cfg.n_vocab, sizeof *logits);
+    if (!logits)
+        return lp_err_set(err, LP_ERR_NOMEM, "generate: out of memory");
+    for (size_t i = 0; i < seq->n; i++)
+        if (seq->ids[i] != GEMMA_TOKEN_SOFT) /* soft tokens have no id to penalise */
+            sampler_accept(smp, seq->ids[i]);
+    t0 = lp_clock_now();
+    rc = mm_prefill(m, s, mc, seq, 0, logits, 0, generate_on_batch, (void *)o, err);
+    stats->prefill_s = lp_clock_now() - t0;
+    if (rc == LP_OK)
+        rc = generate_decode(m, s, mc, t, smp, o, stats, logits, &g, err);
     lp_alloc_free(logits);
     return rc;
 }

@@ -321,13 +321,20 @@ def rope_neox(x, positions, n_rot, base, freq_div=None, pos_scale=1.0):
     return out
 
 
-def attention_mask(n_tok, sliding, window):
-    """allowed[i, j]: key j visible from query i. Causal; sliding also needs i - j < window."""
+def attention_mask(n_tok, sliding, window, blocks=None):
+    """allowed[i, j]: key j visible from query i. Causal; sliding also needs i - j < window.
+
+    blocks (spec §2.2 masks, §3.6): per-token vision-block ids (0 = none). On sliding layers
+    a key is also visible when both tokens are in the same block, still only within the
+    window (|i - j| < window); full layers stay causal."""
     i = np.arange(n_tok)[:, None]
     j = np.arange(n_tok)[None, :]
     allowed = j <= i
     if sliding:
-        allowed &= (i - j) < window
+        if blocks is not None:
+            b = np.asarray(blocks)
+            allowed = allowed | ((b[:, None] == b[None, :]) & (b[:, None] != 0))
+        allowed &= np.abs(i - j) < window
     return allowed
 
 
@@ -354,7 +361,7 @@ def attention(q, k, v, allowed, scale):
 # =====================================================================================
 
 
-def layer_forward(m, il, x, positions):
+def layer_forward(m, il, x, positions, blocks=None):
     """One decoder layer (spec §2.2 steps 1-8; Appendix A for gemma3). x [T, n_embd]."""
     c = m.cfg
     eps = c.eps
@@ -393,7 +400,7 @@ def layer_forward(m, il, x, positions):
         v = rms(v, eps)
 
     # 5: attention (Gemma 3 scales q after q_norm and RoPE; Gemma 4 scale 1.0), Wo
-    allowed = attention_mask(n_tok, c.sliding[il], c.window)
+    allowed = attention_mask(n_tok, c.sliding[il], c.window, blocks)
     a = attention(q, k, v, allowed, c.attn_scale)
     o = m.matmul(p + "attn_output.weight", a, c.n_embd)
 
@@ -425,14 +432,22 @@ def forward(m, tokens, layer_outputs=None):
     for t in tokens:
         if not 0 <= t < c.n_vocab:
             raise ValueError("token id %d outside [0, %d)" % (t, c.n_vocab))
-    positions = np.arange(len(tokens))
-
     # embedding * sqrt(n_embd), the scale as f32 sqrtf(n_embd) (spec §2.2)
-    scale = float(np.sqrt(np.float32(c.n_embd), dtype=np.float32))
-    x = m.embed(tokens) * scale
+    x = m.embed(tokens) * text_scale(c)
+    return forward_embeddings(m, x, None, layer_outputs)
 
+
+def text_scale(c):
+    return float(np.sqrt(np.float32(c.n_embd), dtype=np.float32))
+
+
+def forward_embeddings(m, x, blocks=None, layer_outputs=None):
+    """Input rows x [T, n_embd] (text rows already scaled, soft tokens not) and per-token
+    block ids -> (logits, hidden). Positions are 0..T-1: one per row (spec §3.5)."""
+    c = m.cfg
+    positions = np.arange(x.shape[0])
     for il in range(c.n_layer):
-        x = layer_forward(m, il, x, positions)
+        x = layer_forward(m, il, x, positions, blocks)
         if layer_outputs is not None:
             layer_outputs.append(x.copy())
 
@@ -442,6 +457,174 @@ def forward(m, tokens, layer_outputs=None):
     if c.softcap != 0.0:
         logits = c.softcap * np.tanh(logits / c.softcap)
     return logits, y
+
+
+# =====================================================================================
+# Multimodal input (spec §3.1-3.6, §5.2): projector, embedders, assembly
+# =====================================================================================
+
+PATCH = 48                  # model patch side (16-px teacher patches merged 3x3)
+PATCH_VALUES = PATCH * PATCH * 3
+AUDIO_FRAME = 640           # samples per audio soft token (40 ms at 16 kHz)
+AUDIO_SEGMENT = 750         # tokens per <|audio> block (30 s)
+LN_EPS = 1e-5               # PyTorch LayerNorm eps of the vision embedder (§3.2)
+AUDIO_EPS = 1e-6            # §3.3: fixed whatever the file says
+
+
+class Projector:
+    """The mmproj GGUF (spec §5.2): metadata checks and the tensors as float64."""
+
+    def __init__(self, path, n_embd):
+        r = self.r = GGUFReader(path)
+        md = r.metadata
+        if md.get("general.type") != "mmproj":
+            raise ValueError("%s: general.type is %r, not 'mmproj'" % (path, md.get("general.type")))
+        for mod, want in (("vision", "gemma4uv"), ("audio", "gemma4ua")):
+            if md.get("clip.%s.projector_type" % mod) != want:
+                raise ValueError("%s: clip.%s.projector_type is not %s" % (path, mod, want))
+            if int(md["clip.%s.projection_dim" % mod]) != n_embd:
+                raise ValueError("%s: clip.%s.projection_dim != %d" % (path, mod, n_embd))
+        self.n_embd = n_embd
+        self.ev = int(md["clip.vision.embedding_length"])
+        self.mean = np.array(md["clip.vision.image_mean"], F64)
+        self.std = np.array(md["clip.vision.image_std"], F64)
+        self.eps_v = float(md["clip.vision.attention.layer_norm_epsilon"])
+
+        def t(name, shape):
+            a = r.tensor(name).astype(F64)
+            if a.shape != shape:
+                raise ValueError("%s: %s has shape %s, expected %s" % (path, name, a.shape, shape))
+            return a
+
+        ev = self.ev
+        self.ln1 = (t("v.patch_norm.1.weight", (PATCH_VALUES,)), t("v.patch_norm.1.bias", (PATCH_VALUES,)))
+        self.dense_w = t("v.patch_embd.weight", (ev, PATCH_VALUES))      # [out, in], in = CHW
+        self.dense_b = t("v.patch_embd.bias", (ev,))
+        self.ln2 = (t("v.patch_norm.2.weight", (ev,)), t("v.patch_norm.2.bias", (ev,)))
+        self.pos = r.tensor("v.position_embd.weight").astype(F64)        # [2, L, ev]
+        if self.pos.shape[0] != 2 or self.pos.shape[2] != ev:
+            raise ValueError("%s: v.position_embd.weight shape %s" % (path, self.pos.shape))
+        self.ln3 = (t("v.patch_norm.3.weight", (ev,)), t("v.patch_norm.3.bias", (ev,)))
+        self.vproj = t("mm.input_projection.weight", (n_embd, ev))
+        self.aproj = t("mm.a.input_projection.weight", (n_embd, AUDIO_FRAME))
+
+
+def layer_norm(x, w, b, eps):
+    mu = np.mean(x, axis=-1, keepdims=True)
+    var = np.mean((x - mu) ** 2, axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def hf_image_size(w, h, budget):
+    """§3.1: output (W', H'), multiples of 48, at most `budget` patches."""
+    if budget not in (70, 140, 280, 560, 1120):
+        raise ValueError("budget %d" % budget)
+    f = math.sqrt(budget * 9 * 256 / (h * w))
+    oh = int(math.floor(f * h / PATCH)) * PATCH
+    ow = int(math.floor(f * w / PATCH)) * PATCH
+    if oh == 0:
+        oh, ow = PATCH, min((w // h) * PATCH, budget * PATCH)
+    elif ow == 0:
+        ow, oh = PATCH, min((h // w) * PATCH, budget * PATCH)
+    return ow, oh
+
+
+def image_patches(rgb, budget, mean, std):
+    """rgb uint8 [h, w, 3] -> (patches [N, 6912] in HWC order, positions [(col, row)])."""
+    from PIL import Image
+    h, w = rgb.shape[:2]
+    ow, oh = hf_image_size(w, h, budget)
+    img = Image.fromarray(rgb, "RGB")
+    if (ow, oh) != (w, h):
+        img = img.resize((ow, oh), Image.BICUBIC)
+    a = np.asarray(img, dtype=np.float32)
+    v = ((a / np.float32(255.0) - mean.astype(np.float32)) / std.astype(np.float32)).astype(F64)
+    rows, cols = oh // PATCH, ow // PATCH
+    patches, pos = [], []
+    for r in range(rows):
+        for cc in range(cols):
+            patches.append(v[r * PATCH:(r + 1) * PATCH, cc * PATCH:(cc + 1) * PATCH, :].reshape(-1))
+            pos.append((cc, r))
+    return np.stack(patches), pos
+
+
+def embed_image(pj, rgb, budget):
+    """§3.2: soft tokens [N, n_embd] of one image."""
+    p, pos = image_patches(rgb, budget, pj.mean, pj.std)
+    # the GGUF stores ln1 and the dense columns channel-major: c*2304 + row*48 + col
+    p = p.reshape(-1, PATCH, PATCH, 3).transpose(0, 3, 1, 2).reshape(len(p), -1)
+    a = layer_norm(p, pj.ln1[0], pj.ln1[1], LN_EPS)
+    b = a @ pj.dense_w.T + pj.dense_b
+    c = layer_norm(b, pj.ln2[0], pj.ln2[1], LN_EPS)
+    L = pj.pos.shape[1]
+    if any(x >= L or y >= L for x, y in pos):
+        raise ValueError("image has more patch columns/rows than the position table (%d)" % L)
+    c = c + np.stack([pj.pos[0, x] + pj.pos[1, y] for x, y in pos])
+    d = layer_norm(c, pj.ln3[0], pj.ln3[1], LN_EPS)
+    return rms(d, pj.eps_v) @ pj.vproj.T
+
+
+def audio_segments(n_samples):
+    """§3.3 (Loupe's split): consecutive [start, end) ranges of at most 30 s."""
+    seg = AUDIO_SEGMENT * AUDIO_FRAME
+    return [(s, min(n_samples, s + seg)) for s in range(0, n_samples, seg)]
+
+
+def embed_audio(pj, samples):
+    """§3.3: soft tokens [ceil(n/640), n_embd]: zero-pad, frames of 640, rms, project."""
+    x = np.asarray(samples, F64)
+    n = -(-len(x) // AUDIO_FRAME)
+    fr = np.zeros(n * AUDIO_FRAME, F64)
+    fr[:len(x)] = x
+    fr = fr.reshape(n, AUDIO_FRAME)
+    return rms(fr, AUDIO_EPS) @ pj.aproj.T
+
+
+def token_id(m, s):
+    toks = m.r.metadata["tokenizer.ggml.tokens"]
+    if s not in toks:
+        raise ValueError("vocabulary has no %r" % s)
+    return toks.index(s)
+
+
+def assemble(m, pj, parts):
+    """parts: ("ids", [..]) | ("image", rgb, budget) | ("frame", rgb, budget) | ("audio", x).
+
+    Returns (x0 [T, n_embd], blocks [T], ids [T] with -1 for soft tokens): markers are
+    scaled text rows, soft rows are not; each image / frame is its own block (§3.5-3.6)."""
+    scale = text_scale(m.cfg)
+    rows, blocks, ids = [], [], []
+    n_block = 0
+
+    def text(tok_ids):
+        for t in tok_ids:
+            rows.append(m.embed([t])[0] * scale)
+            blocks.append(0)
+            ids.append(t)
+
+    def soft(emb, blk):
+        for r in emb:
+            rows.append(r)
+            blocks.append(blk)
+            ids.append(-1)
+
+    for part in parts:
+        kind = part[0]
+        if kind == "ids":
+            text(part[1])
+        elif kind in ("image", "frame"):
+            n_block += 1
+            text([token_id(m, "<|image>")])
+            soft(embed_image(pj, part[1], part[2]), n_block)
+            text([token_id(m, "<image|>")])
+        elif kind == "audio":
+            for a, b in audio_segments(len(part[1])):
+                text([token_id(m, "<|audio>")])
+                soft(embed_audio(pj, part[1][a:b]), 0)
+                text([token_id(m, "<audio|>")])
+        else:
+            raise ValueError("part kind %r" % kind)
+    return np.stack(rows), blocks, ids
 
 
 # =====================================================================================

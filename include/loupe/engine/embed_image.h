@@ -1,13 +1,16 @@
-/* Image preprocessing for Gemma 4's encoder-free vision path (spec §3.1, §3.7):
- * the HF sizing rule to a soft-token budget, a resize that reproduces Pillow's
- * BICUBIC bit for bit, and the cut into 48x48 model patches with their positions.
- * Pure functions on caller-owned RGB8 buffers; nothing here reads files. */
+/* Image path of Gemma 4's encoder-free vision (spec §3.1-3.2, §3.7): the HF sizing
+ * rule to a soft-token budget, a resize that reproduces Pillow's BICUBIC bit for bit,
+ * the cut into 48x48 model patches with their positions, and the projector's
+ * embedder that turns patches into soft tokens in text space. Functions on
+ * caller-owned buffers; nothing here reads files. */
 #ifndef LOUPE_ENGINE_EMBED_IMAGE_H
 #define LOUPE_ENGINE_EMBED_IMAGE_H
 
 #include <stdint.h>
 
 #include "loupe/base/err.h"
+#include "loupe/engine/matmul.h"
+#include "loupe/engine/mmproj.h"
 
 /* Side of one model patch in pixels, and floats per patch (48 * 48 * 3, HWC). */
 #define EMBED_PATCH_SIDE 48u
@@ -40,5 +43,21 @@ lp_err embed_resize_rgb8(const uint8_t *src, uint32_t w, uint32_t h, uint8_t *ds
  * count. With patches and pos both NULL only the count is returned. */
 lp_err embed_patchify(const uint8_t *rgb, uint32_t w, uint32_t h, const float mean[3],
                       const float std[3], float *patches, int32_t *pos, uint32_t *n, lp_error *err);
+
+/* Soft tokens of n model patches (spec §3.2): each HWC patch (as embed_patchify gives
+ * it) is permuted to the projector's CHW order, then LayerNorm -> dense -> LayerNorm
+ * -> + x/y position rows -> LayerNorm -> scale-free RMSNorm -> projection. pos holds
+ * (col, row) pairs; one at or past the position table's length is LP_ERR_LIMIT.
+ * out gets n rows of p->n_embd floats. Patches are independent: any chunking gives
+ * the same bits. LP_ERR_UNSUPPORTED if p has no vision part. */
+lp_err embed_image_project(const mmproj_model *p, matmul_ctx *mc, const float *patches,
+                           const int32_t *pos, uint32_t n, float *out, lp_error *err);
+
+/* The whole path for one RGB8 image: embed_image_size to max_soft_tokens, resize,
+ * patchify with the projector's mean/std, project. On success *out ([*n_tok x n_embd])
+ * is the caller's (lp_alloc_free). */
+lp_err embed_image_rgb8(const mmproj_model *p, matmul_ctx *mc, const uint8_t *rgb, uint32_t w,
+                        uint32_t h, uint32_t max_soft_tokens, float **out, uint32_t *n_tok,
+                        lp_error *err);
 
 #endif

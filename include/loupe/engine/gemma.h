@@ -83,4 +83,28 @@ void gemma_state_reset(gemma_state *s);
 lp_err gemma_forward(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const int32_t *tokens,
                      uint32_t n, float *logits, int all_logits, lp_error *err);
 
+/* A token id that takes its input row from gemma_batch.embd instead of the embedding table. */
+#define GEMMA_TOKEN_SOFT (-1)
+
+/* One batch of mixed input (spec §3.5-3.6): text ids, and multimodal soft tokens given as
+ * ready embeddings in text space. */
+typedef struct gemma_batch {
+    const int32_t *tokens; /* [n]; GEMMA_TOKEN_SOFT takes the next row of embd */
+    const float *embd;     /* soft rows in order of appearance, n_embd floats each; used as
+                            * they are (NOT multiplied by sqrt(n_embd), unlike text rows) */
+    size_t n_embd_rows;    /* rows embd holds (checked against the soft tokens) */
+    /* [n] or NULL: a run of consecutive tokens with the same non-zero id is one
+     * bidirectional block (an image or a video frame). On sliding layers a block token also
+     * sees the later tokens of its block (still within the window); full layers stay causal.
+     * A block must lie inside one batch: a batch that starts with the id the previous
+     * batch ended with is refused (LP_ERR_USAGE), never silently masked wrong. */
+    const uint32_t *block;
+    uint32_t n;
+} gemma_batch;
+
+/* gemma_forward over a gemma_batch: the same pass with soft rows and block masks.
+ * With no soft tokens and block NULL it gives gemma_forward's bits exactly. */
+lp_err gemma_forward_batch(const gemma_model *m, gemma_state *s, matmul_ctx *mc,
+                           const gemma_batch *b, float *logits, int all_logits, lp_error *err);
+
 #endif

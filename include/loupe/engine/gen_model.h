@@ -16,6 +16,9 @@ typedef struct gen_options {
     uint64_t seed;
     const char *out_path;
     const char *tokenizer_json; /* NULL: the built-in vocabulary */
+    /* NULL: none; else the multimodal projector (spec §5.2, gemma4 presets) is written
+     * here too, after the model, with random weights from the same seed */
+    const char *mmproj_path;
     /* called after each tensor (may be NULL): progress for big presets */
     void (*on_tensor)(void *ctx, const char *name, uint32_t index, uint32_t count);
     void *ctx;
@@ -25,7 +28,13 @@ typedef struct gen_options {
 lp_err gen_preset_config(const char *preset, gemma_config *cfg, lp_error *err);
 /* Names of the presets, NULL-terminated. */
 const char *const *gen_preset_names(void);
-/* Writes the model. qt supplies the quantizers. */
+/* Writes the model (and the projector when o->mmproj_path is set). qt supplies the
+ * quantizers. */
 lp_err gen_model_write(const gen_options *o, const quant_table *qt, lp_error *err);
+/* Writes only the projector for o->preset to o->mmproj_path: llama.cpp's gemma4uv /
+ * gemma4ua keys and tensor names, widths from the preset's hidden size, the 1120-long
+ * position table; patch_embd F32 for --type f32, else F16 (as the converter forces it),
+ * other matrices in o->type (Q8_0 where a width is not whole blocks). */
+lp_err gen_mmproj_write(const gen_options *o, const quant_table *qt, lp_error *err);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "loupe/base/err.h"
 #include "loupe/engine/gemma.h"
+#include "loupe/engine/mm.h"
 #include "loupe/engine/sampler.h"
 #include "loupe/engine/tokenizer.h"
 
@@ -46,5 +47,15 @@ typedef struct generate_stats {
 lp_err generate_run(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const tokenizer *t,
                     sampler *smp, const int32_t *prompt, size_t n_prompt, const generate_opts *o,
                     generate_stats *stats, lp_error *err);
+
+/* generate_run over an assembled multimodal sequence (mm.h): seq is prefilled from the
+ * state's position with every image / frame block whole in one batch (the state's
+ * batch must be >= mm_seq_max_block(seq), else LP_ERR_LIMIT before any work is lost),
+ * then generation runs exactly as generate_run, with the same options. Also biases
+ * <image|> and <audio|> to -inf on smp (spec §3.5: never sampled). stats->n_prompt
+ * counts soft tokens too. */
+lp_err generate_run_mm(const gemma_model *m, gemma_state *s, matmul_ctx *mc, const tokenizer *t,
+                       sampler *smp, const mm_seq *seq, const generate_opts *o,
+                       generate_stats *stats, lp_error *err);
 
 #endif
