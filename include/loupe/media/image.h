@@ -27,17 +27,23 @@ typedef struct media_image_info {
     int w, h;               /* as displayed: after orientation (equal to the decoded image) */
     int orientation;        /* EXIF 1..8; 1 when absent */
     int has_alpha;          /* the file carries transparency (composited on white) */
-    int bit_depth;          /* per channel as stored: 1..16 */
-    int channels;           /* as stored: 1 grey, 2 grey+alpha, 3, 4 (RGBA or CMYK) */
+    int bit_depth;          /* per channel as stored: 1..16 (16-bit decodes keep the high byte) */
+    int channels;           /* as stored: 1 grey, 2 grey+alpha, 3, 4 (RGBA or CMYK); a palette
+                               counts as 3, or 4 when it carries transparency */
     int cmyk;               /* a CMYK/YCCK JPEG */
     int animated;           /* more than one frame (GIF, APNG, animated WebP); frame 0 decoded */
-    int n_frames;           /* known frame count, 0 when unknown */
-    double duration_s;      /* animation length, 0 for stills or unknown */
+    int n_frames;           /* known frame count (1 for a still), 0 when unknown (formats read
+                               through libavformat's image pipes, GIF aside) */
+    double duration_s;      /* animation length (GIF, APNG, WebP), 0 for stills or unknown */
     uint64_t file_bytes;    /* size of the encoded input */
 } media_image_info;
 
 /* Decodes path. name in errors is the path. On success *img is owned by the caller; on failure
- * it is zeroed and err reads "PATH: png: truncated at row 17" or the like. info may be NULL. */
+ * it is zeroed and err reads "PATH: png: truncated at row 17" or the like. info may be NULL; on
+ * failure it holds what was read before the problem (format, stored size: a refused
+ * 100000x100000 PNG still reports its size). The format comes from the magic bytes, never the
+ * name. Errors: LP_ERR_LIMIT (a cap), _INVALID (truncated, corrupt, empty), _UNSUPPORTED (not
+ * an image format decoded here), _NOMEM, _IO/_NOTFOUND (the file). */
 lp_err media_image_decode_file(const char *path, media_image *img, media_image_info *info,
                                lp_error *err);
 /* The same over memory (the fuzz targets' entry point); name is what errors call it. */
