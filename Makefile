@@ -49,7 +49,7 @@ test: deps style build asan node_modules
 
 # Fuzzing campaigns (not part of `make test`): FUZZ_TIME seconds per target.
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = gguf grammar manifest zip image
+FUZZ_TARGETS = gguf grammar manifest zip image av
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLOUPE_SANITIZE=ON -DLOUPE_FUZZ=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) -j$(JOBS) $(addprefix --target fuzz_,$(FUZZ_TARGETS))

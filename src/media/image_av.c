@@ -14,6 +14,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "av_util.h"
 #include "image_impl.h"
 #include "loupe/base/alloc.h"
 
@@ -273,6 +274,7 @@ static lp_err imgav_open(imgav_ctx *a, imgav_mem *m, const AVInputFormat *ifmt, 
         av_free(iobuf);
         return lp_err_set(err, LP_ERR_NOMEM, "%s: %s: out of memory", name, fmt);
     }
+    media_av_quiet(); /* libav reports through our error text, never on stderr */
     a->fc = avformat_alloc_context();
     if (!a->fc) {
         av_freep(&pb->buffer);

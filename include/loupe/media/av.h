@@ -14,6 +14,15 @@
 /* Caps: a review asset longer than this is refused rather than decoded. */
 #define MEDIA_AV_MAX_DURATION_S (4.0 * 3600)
 #define MEDIA_AV_MAX_FRAMES 256 /* frames one media_video_frames call may return */
+/* RGB bytes one media_video_frames call may return in all (use max_side for long 4K runs) */
+#define MEDIA_AV_MAX_FRAME_BYTES (2ull << 30)
+
+/* Every entry point has a _mem twin reading n borrowed bytes (a packet opened from a zip, the
+ * fuzz targets); name is what its errors call the input and the extension it is probed by.
+ * Inputs are read through our own I/O: a container that refers to other files or URLs (HLS,
+ * concat, external mov data) is refused, as is any container outside a fixed whitelist
+ * (MP4/MOV, Matroska/WebM, WAV, MP3, Ogg, FLAC, AAC, AIFF, CAF, AVI, MPEG-TS/PS, FLV, ASF,
+ * AMR, AC-3, WavPack, MXF). Errors read "NAME: what went wrong: libav's reason". */
 
 typedef struct media_probe {
     char container[32]; /* libavformat's short name: "mov,mp4,m4a,3gp,3g2,mj2", "wav" */
@@ -41,8 +50,11 @@ typedef struct media_probe {
     int has_subtitles; /* any subtitle stream (sidecar captions in the container) */
 } media_probe;
 
-/* Probes path without decoding every frame. Errors name the file and the problem. */
+/* Probes path without decoding every frame (libavformat reads the headers and the first
+ * packets). Durations over the cap are reported, not refused: refusing is for the decoders. */
 lp_err media_probe_file(const char *path, media_probe *out, lp_error *err);
+lp_err media_probe_mem(const char *name, const uint8_t *data, size_t n, media_probe *out,
+                       lp_error *err);
 
 /* Mono float samples at rate Hz; owned by the struct (media_audio_free). */
 typedef struct media_audio {
@@ -56,6 +68,8 @@ typedef struct media_audio {
  * stream is LP_ERR_NOTFOUND naming the file. */
 lp_err media_audio_decode(const char *path, int rate, double max_s, media_audio *out,
                           lp_error *err);
+lp_err media_audio_decode_mem(const char *name, const uint8_t *data, size_t n, int rate,
+                              double max_s, media_audio *out, lp_error *err);
 /* Accepts a zeroed struct; leaves it zeroed. */
 void media_audio_free(media_audio *a);
 
@@ -76,6 +90,8 @@ typedef struct media_loudness {
 /* silence_dbfs: the threshold of "silence" (-50 for the Loupe default rule). */
 lp_err media_loudness_file(const char *path, double silence_dbfs, media_loudness *out,
                            lp_error *err);
+lp_err media_loudness_mem(const char *name, const uint8_t *data, size_t n, double silence_dbfs,
+                          media_loudness *out, lp_error *err);
 
 /* One sampled video frame: its presentation time and its pixels (display orientation). */
 typedef struct media_frame {
@@ -95,6 +111,8 @@ typedef struct media_frames {
  * time in seconds from the start. Frames come at their display size and orientation
  * (max_side > 0 scales so the longer side is at most max_side). */
 lp_err media_video_frames(const char *path, int n, int max_side, media_frames *out, lp_error *err);
+lp_err media_video_frames_mem(const char *name, const uint8_t *data, size_t n_bytes, int n,
+                              int max_side, media_frames *out, lp_error *err);
 /* Accepts a zeroed struct; leaves it zeroed. */
 void media_video_frames_free(media_frames *f);
 
