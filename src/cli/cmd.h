@@ -20,5 +20,8 @@ int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_image_resize(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_review(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

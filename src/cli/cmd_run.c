@@ -16,8 +16,16 @@
 #include "loupe/engine/grammar.h"
 #include "loupe/route/local.h"
 
+#define CMD_RUN_MEDIA_MAX 64
+
 typedef struct cmd_run_opts {
-    const char *model, *prompt, *system;
+    const char *model, *prompt, *system, *mmproj;
+    struct {
+        backend_part_kind kind;
+        const char *path;
+    } media[CMD_RUN_MEDIA_MAX]; /* in the order given; before the text (design.md §6) */
+    size_t n_media;
+    int64_t image_tokens, video_frames;
     const char *json_schema; /* file, or NULL */
     int think, json;
     int64_t n_predict, threads, ctx, batch;
@@ -35,7 +43,9 @@ static void cmd_run_usage(FILE *f)
             "         [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R]\n"
             "         [--presence-penalty P] [--frequency-penalty P] [--seed S] [--stop STR]...\n"
             "         [-t THREADS] [-c CTX] [--batch N] [--cache-type f16|f32]\n"
-            "         [--json | --json-schema FILE.json]\n");
+            "         [--json | --json-schema FILE.json]\n"
+            "         [--mmproj FILE [--image F]... [--audio F]... [--video F]...\n"
+            "          [--image-tokens 70|140|280|560|1120] [--video-frames N]]\n");
 }
 
 static int cmd_run_flag(cmd_run_opts *o, const char *a, const char *v, lp_error *err)
@@ -66,7 +76,30 @@ static int cmd_run_flag(cmd_run_opts *o, const char *a, const char *v, lp_error 
         o->system = v;
     else if (!strcmp(a, "--json-schema"))
         o->json_schema = v;
-    else if (!strcmp(a, "--stop")) {
+    else if (!strcmp(a, "--mmproj"))
+        o->mmproj = v;
+    else if (!strcmp(a, "--image") || !strcmp(a, "--audio") || !strcmp(a, "--video")) {
+        if (o->n_media == CMD_RUN_MEDIA_MAX) {
+            lp_err_set(err, LP_ERR_USAGE, "at most %d media inputs", CMD_RUN_MEDIA_MAX);
+            return 0;
+        }
+        o->media[o->n_media].kind = a[2] == 'i'   ? BACKEND_PART_IMAGE
+                                    : a[2] == 'a' ? BACKEND_PART_AUDIO
+                                                  : BACKEND_PART_VIDEO;
+        o->media[o->n_media++].path = v;
+    } else if (!strcmp(a, "--image-tokens")) {
+        if (lp_parse_i64(v, 70, 1120, "--image-tokens", &i, err) != LP_OK)
+            return 0;
+        if (i != 70 && i != 140 && i != 280 && i != 560 && i != 1120) {
+            lp_err_set(err, LP_ERR_USAGE, "--image-tokens: 70, 140, 280, 560 or 1120");
+            return 0;
+        }
+        o->image_tokens = i;
+    } else if (!strcmp(a, "--video-frames")) {
+        if (lp_parse_i64(v, 1, 256, "--video-frames", &i, err) != LP_OK)
+            return 0;
+        o->video_frames = i;
+    } else if (!strcmp(a, "--stop")) {
         if (o->n_stops == GENERATE_MAX_STOPS) {
             lp_err_set(err, LP_ERR_USAGE, "--stop: at most %d", GENERATE_MAX_STOPS);
             return 0;
@@ -123,6 +156,10 @@ static int cmd_run_parse(int argc, char **argv, cmd_run_opts *o, int need_prompt
     }
     if (o->json && o->json_schema) {
         lp_err_set(err, LP_ERR_USAGE, "--json and --json-schema exclude each other");
+        return 0;
+    }
+    if (o->n_media && !o->mmproj) {
+        lp_err_set(err, LP_ERR_USAGE, "--image/--audio/--video need --mmproj");
         return 0;
     }
     if (!o->model || (need_prompt && !o->prompt)) {
@@ -214,6 +251,7 @@ static lp_err cmd_session_grammar(cmd_session *x, lp_error *err)
 static lp_err cmd_session_open(cmd_session *x, lp_error *err)
 {
     local_opts lo = {.model = x->o.model,
+                     .mmproj = x->o.mmproj,
                      .threads = (int)x->o.threads,
                      .ctx = (uint32_t)x->o.ctx,
                      .batch = (uint32_t)x->o.batch,
@@ -243,6 +281,8 @@ static lp_err cmd_session_turn(cmd_session *x, const backend_message *msgs, size
                            .kind = BACKEND_TASK_CHAT,
                            .sensitivity = BACKEND_SENSITIVITY_RESTRICTED,
                            .think = x->o.think,
+                           .image_tokens = (int)x->o.image_tokens,
+                           .video_frames = (int)x->o.video_frames,
                            .on_piece = on_piece,
                            .ctx = ctx};
     cmd_run_sampling(x->b, &x->o, &req.sampling);
@@ -288,7 +328,7 @@ static backend_part cmd_text_part(const char *s, size_t n)
 int cmd_run(int argc, char **argv)
 {
     cmd_session x;
-    backend_part parts[2];
+    backend_part parts[CMD_RUN_MEDIA_MAX + 2];
     backend_message msgs[2];
     size_t n_msgs = 0;
     backend_response resp = {0};
@@ -306,8 +346,14 @@ int cmd_run(int argc, char **argv)
         parts[0] = cmd_text_part(x.o.system, strlen(x.o.system));
         msgs[n_msgs++] = (backend_message){BACKEND_ROLE_SYSTEM, &parts[0], 1};
     }
-    parts[1] = cmd_text_part(x.o.prompt, strlen(x.o.prompt));
-    msgs[n_msgs++] = (backend_message){BACKEND_ROLE_USER, &parts[1], 1};
+    for (size_t i = 0; i < x.o.n_media; i++)
+        parts[1 + i] = (backend_part){
+            .kind = x.o.media[i].kind, .field = BACKEND_FIELD_USER, .path = x.o.media[i].path};
+    parts[1 + x.o.n_media] = cmd_text_part(x.o.prompt, strlen(x.o.prompt));
+    msgs[n_msgs++] = (backend_message){BACKEND_ROLE_USER, &parts[1], x.o.n_media + 1};
+    if (x.o.n_media)
+        fprintf(stderr, "run: decoding and embedding %zu media input%s\n", x.o.n_media,
+                x.o.n_media > 1 ? "s" : "");
     if (cmd_session_open(&x, &err) == LP_OK &&
         cmd_session_turn(&x, msgs, n_msgs, cmd_run_print, NULL, &resp, &err) == LP_OK) {
         printf("\n");

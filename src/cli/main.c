@@ -14,7 +14,10 @@ static const cmd_entry cmd_table[] = {
     {"logits", cmd_logits, "run token ids through a model and write every position's logits"},
     {"image-resize", cmd_image_resize,
      "resize raw RGB8 with the Pillow-exact BICUBIC kernel (for tests)"},
-    {"bench", cmd_bench, "benchmarks: kernels"},
+    {"review", cmd_review, "review a packet: checks, model findings, reports, audit entry"},
+    {"approve", cmd_approve, "record a person's approve/reject decision on a flagged asset"},
+    {"audit", cmd_audit, "verify or show the workspace's audit log"},
+    {"bench", cmd_bench, "benchmarks: kernels, model, grammar"},
 };
 
 static void main_usage(FILE *out)

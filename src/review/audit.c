@@ -23,7 +23,6 @@
 #include "loupe/base/fs.h"
 #include "loupe/base/json.h"
 
-
 #define HEAD_FILE_MAX 128
 #define READ_CHUNK (64u << 10)
 

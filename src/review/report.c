@@ -303,6 +303,8 @@ static void identity_json(jb *b, cJSON *root, const result *r)
     jadd(b, o, "top_p", jnum(r->sampling.top_p));
     jadd(b, o, "min_p", jnum(r->sampling.min_p));
     jadd(b, o, "max_tokens", jnum(r->sampling.max_tokens));
+    jadd(b, o, "image_tokens", jnum(r->sampling.image_tokens));
+    jadd(b, o, "video_frames", jnum(r->sampling.video_frames));
     /* raw digits: a 64-bit seed does not survive a trip through a double */
     snprintf(seed, sizeof seed, "%" PRIu64, r->sampling.seed);
     jadd(b, o, "seed", cJSON_CreateRaw(seed));

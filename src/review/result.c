@@ -34,6 +34,8 @@ lp_err result_init(result *r, const manifest *m, lp_error *err)
     if (!m)
         return lp_err_set(err, LP_ERR_USAGE, "result: no manifest");
     r->m = m;
+    r->sampling.image_tokens = 280; /* the defaults of design.md §6 */
+    r->sampling.video_frames = 32;
     r->assets = lp_alloc_array(m->n_assets ? m->n_assets : 1, sizeof *r->assets);
     if (!r->assets)
         return lp_err_set(err, LP_ERR_NOMEM, "result: out of memory for %zu assets", m->n_assets);

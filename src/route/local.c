@@ -14,9 +14,16 @@
 #include "loupe/engine/chat.h"
 #include "loupe/engine/generate.h"
 #include "loupe/engine/grammar.h"
+#include "loupe/engine/mm.h"
 #include "loupe/engine/quant.h"
+#include "loupe/media/av.h"
+#include "loupe/media/image.h"
 
 #define LOCAL_MSGS_MAX 1024
+#define LOCAL_PARTS_MAX 4096
+/* Frames are decoded no larger than this: a 70-token frame is resized far below it anyway. */
+#define LOCAL_FRAME_SIDE 768
+#define LOCAL_VIDEO_FRAMES 32
 
 typedef struct local_backend {
     backend base; /* first: the interface's view */
@@ -26,6 +33,7 @@ typedef struct local_backend {
     gemma_model *m;
     gemma_state *s;
     tokenizer *tok;
+    mmproj_model *proj; /* NULL without --mmproj */
     lp_threadpool *pool;
     matmul_ctx mc;
     grammar_vocab *gvocab; /* opened with the first constrained request */
@@ -98,36 +106,136 @@ static lp_err local_grammar(local_backend *lb, const char *schema, lp_error *err
     return rc;
 }
 
-/* Messages of typed parts become chat turns: text parts concatenated in order. The chat
- * format encodes all message text with control-token parsing off, untrusted or not. */
-static lp_err local_messages(const local_backend *lb, const backend_request *req, chat_msg *msgs,
-                             lp_buf *texts, lp_error *err)
+/* Decoded media of one request, kept until the sequence is assembled. */
+typedef struct local_media {
+    media_image img;
+    media_audio aud;
+    media_frames fr;
+    mm_frame *frames;
+} local_media;
+
+static void local_media_free(local_media *m, size_t n)
 {
+    for (size_t i = 0; m && i < n; i++) {
+        media_image_free(&m[i].img);
+        media_audio_free(&m[i].aud);
+        media_video_frames_free(&m[i].fr);
+        lp_alloc_free(m[i].frames);
+    }
+}
+
+static const char *local_kind_name(backend_part_kind k)
+{
+    return k == BACKEND_PART_IMAGE ? "image" : k == BACKEND_PART_AUDIO ? "audio" : "video";
+}
+
+/* Decodes one media part into what the assembler takes. A video without sound is fine; a
+ * decoding error names the file (the media layer's message). */
+static lp_err local_decode(const backend_part *p, const backend_request *req, local_media *lm,
+                           mm_part *out, lp_error *err)
+{
+    lp_err rc;
+    if (!p->path)
+        return lp_err_set(err, LP_ERR_INVALID, "local: %s part without a file",
+                          local_kind_name(p->kind));
+    if (p->kind == BACKEND_PART_IMAGE) {
+        rc = media_image_decode_file(p->path, &lm->img, NULL, err);
+        *out = (mm_part){.kind = MM_PART_IMAGE,
+                         .rgb = lm->img.rgb,
+                         .w = (uint32_t)lm->img.w,
+                         .h = (uint32_t)lm->img.h};
+        return rc;
+    }
+    if (p->kind == BACKEND_PART_AUDIO) {
+        rc = media_audio_decode(p->path, 16000, 0, &lm->aud, err);
+        *out = (mm_part){.kind = MM_PART_AUDIO, .samples = lm->aud.samples, .n_samples = lm->aud.n};
+        return rc;
+    }
+    int n = req->video_frames > 0 ? req->video_frames : LOCAL_VIDEO_FRAMES;
+    rc = media_video_frames(p->path, n, LOCAL_FRAME_SIDE, &lm->fr, err);
+    if (rc)
+        return rc;
+    lp_error e;
+    lp_err ra = media_audio_decode(p->path, 16000, 0, &lm->aud, &e);
+    if (ra && ra != LP_ERR_NOTFOUND)
+        return lp_err_set(err, ra, "%s", e.msg);
+    lm->frames = lp_alloc_array(lm->fr.n ? lm->fr.n : 1, sizeof *lm->frames);
+    if (!lm->frames)
+        return lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+    for (size_t i = 0; i < lm->fr.n; i++)
+        lm->frames[i] = (mm_frame){.rgb = lm->fr.frames[i].img.rgb,
+                                   .w = (uint32_t)lm->fr.frames[i].img.w,
+                                   .h = (uint32_t)lm->fr.frames[i].img.h,
+                                   .t_s = lm->fr.frames[i].t};
+    *out = (mm_part){.kind = MM_PART_VIDEO,
+                     .frames = lm->frames,
+                     .n_frames = lm->fr.n,
+                     .samples = lm->aud.samples,
+                     .n_samples = lm->aud.n};
+    return LP_OK;
+}
+
+/* Messages of typed parts become the model's sequence: text parts encoded with control-token
+ * parsing off (untrusted or not: nothing a caller sends may open or close a turn), media
+ * parts decoded here and embedded through the projector. */
+static lp_err local_sequence(local_backend *lb, const backend_request *req, mm_seq *seq,
+                             lp_error *err)
+{
+    size_t n_parts = 0, k = 0, n_media = 0;
+    mm_part *parts = NULL;
+    mm_msg *msgs = NULL;
+    local_media *media = NULL;
+    lp_err rc = LP_OK;
+
     if (req->n_msgs == 0 || req->n_msgs > LOCAL_MSGS_MAX)
         return lp_err_set(err, LP_ERR_INVALID, "local: 1..%d messages per request", LOCAL_MSGS_MAX);
-    for (size_t i = 0; i < req->n_msgs; i++) {
-        const backend_message *bm = &req->msgs[i];
-        for (size_t k = 0; k < bm->n_parts; k++) {
-            const backend_part *p = &bm->parts[k];
-            if (p->kind != BACKEND_PART_TEXT)
-                return lp_err_set(err, LP_ERR_UNSUPPORTED, "local: %s part: %s",
-                                  p->kind == BACKEND_PART_IMAGE   ? "image"
-                                  : p->kind == BACKEND_PART_AUDIO ? "audio"
-                                                                  : "video",
-                                  lb->mmproj_path ? "media input is not wired into the "
-                                                    "local backend yet"
-                                                  : "no projector (--mmproj)");
-            lp_buf_append(&texts[i], p->text, p->n_text);
-        }
-        if (texts[i].failed)
-            return lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
-        msgs[i].role = bm->role == BACKEND_ROLE_SYSTEM  ? CHAT_SYSTEM
-                       : bm->role == BACKEND_ROLE_MODEL ? CHAT_MODEL
-                                                        : CHAT_USER;
-        msgs[i].text = texts[i].p ? texts[i].p : "";
-        msgs[i].n = texts[i].n;
+    for (size_t i = 0; i < req->n_msgs; i++)
+        n_parts += req->msgs[i].n_parts;
+    if (n_parts > LOCAL_PARTS_MAX)
+        return lp_err_set(err, LP_ERR_LIMIT, "local: %zu parts, at most %d", n_parts,
+                          LOCAL_PARTS_MAX);
+    parts = lp_alloc_array(n_parts ? n_parts : 1, sizeof *parts);
+    msgs = lp_alloc_array(req->n_msgs, sizeof *msgs);
+    media = lp_alloc_array(n_parts ? n_parts : 1, sizeof *media);
+    if (!parts || !msgs || !media) {
+        rc = lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
+        goto done;
     }
-    return LP_OK;
+    memset(media, 0, (n_parts ? n_parts : 1) * sizeof *media);
+    for (size_t i = 0; i < req->n_msgs && !rc; i++) {
+        const backend_message *bm = &req->msgs[i];
+        msgs[i] = (mm_msg){.role = bm->role == BACKEND_ROLE_SYSTEM  ? CHAT_SYSTEM
+                                   : bm->role == BACKEND_ROLE_MODEL ? CHAT_MODEL
+                                                                    : CHAT_USER,
+                           .parts = parts + k,
+                           .n_parts = bm->n_parts};
+        for (size_t j = 0; j < bm->n_parts && !rc; j++, k++) {
+            const backend_part *p = &bm->parts[j];
+            if (p->kind == BACKEND_PART_TEXT) {
+                parts[k] = (mm_part){.kind = MM_PART_TEXT, .text = p->text, .n_text = p->n_text};
+            } else if (!lb->proj) {
+                rc = lp_err_set(err, LP_ERR_UNSUPPORTED, "local: %s part: no projector (--mmproj)",
+                                local_kind_name(p->kind));
+            } else {
+                rc = local_decode(p, req, &media[n_media++], &parts[k], err);
+            }
+        }
+    }
+    if (!rc) {
+        mm_opts mo;
+        mm_opts_default(&mo);
+        mo.think = req->think;
+        if (req->image_tokens > 0)
+            mo.image_tokens = (uint32_t)req->image_tokens;
+        rc = mm_render_chat(lb->tok, lb->m->cfg.arch, lb->proj, &lb->mc, msgs, req->n_msgs, &mo,
+                            seq, err);
+    }
+done:
+    local_media_free(media, n_media);
+    lp_alloc_free(media);
+    lp_alloc_free(msgs);
+    lp_alloc_free(parts);
+    return rc;
 }
 
 static void local_sampler_params(const backend_sampling *bs, sampler_params *sp)
@@ -157,8 +265,8 @@ static lp_err local_check_json(const local_backend *lb, const generate_stats *st
     return grammar_validate(lb->gram, text, n, err);
 }
 
-static lp_err local_generate(local_backend *lb, const backend_request *req, const int32_t *ids,
-                             size_t n_ids, local_run *run, generate_stats *st, lp_error *err)
+static lp_err local_generate(local_backend *lb, const backend_request *req, const mm_seq *seq,
+                             local_run *run, generate_stats *st, lp_error *err)
 {
     const char *stops[GENERATE_MAX_STOPS];
     size_t n_stops = 0;
@@ -192,7 +300,7 @@ static lp_err local_generate(local_backend *lb, const backend_request *req, cons
             go.mask_ctx = gm;
         }
         gemma_state_reset(lb->s);
-        rc = generate_run(lb->m, lb->s, &lb->mc, lb->tok, smp, ids, n_ids, &go, st, err);
+        rc = generate_run_mm(lb->m, lb->s, &lb->mc, lb->tok, smp, seq, &go, st, err);
     }
     if (!rc && run->text.failed)
         rc = lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
@@ -210,32 +318,20 @@ static lp_err local_complete(backend *b, const backend_request *req, backend_res
                              lp_error *err)
 {
     local_backend *lb = (local_backend *)b;
-    chat_msg *msgs = NULL;
-    lp_buf *texts = NULL;
-    size_t n_ids = 0;
-    int32_t *ids = NULL;
     local_run run = {.req = req};
     generate_stats st = {0};
     double t0 = lp_clock_now();
+    mm_seq seq;
     lp_err rc;
 
+    mm_seq_init(&seq, lb->m->cfg.n_embd);
     if (req->timeout_s > 0)
         run.deadline = t0 + req->timeout_s;
-    msgs = lp_alloc_array(req->n_msgs ? req->n_msgs : 1, sizeof *msgs);
-    texts = lp_alloc_array(req->n_msgs ? req->n_msgs : 1, sizeof *texts);
-    if (!msgs || !texts) {
-        rc = lp_err_set(err, LP_ERR_NOMEM, "local: out of memory");
-        goto done;
-    }
-    memset(texts, 0, (req->n_msgs ? req->n_msgs : 1) * sizeof *texts);
-    rc = local_messages(lb, req, msgs, texts, err);
+    rc = local_sequence(lb, req, &seq, err);
     if (!rc && req->json_schema)
         rc = local_grammar(lb, req->json_schema, err);
     if (!rc)
-        rc =
-            chat_render(lb->tok, lb->m->cfg.arch, msgs, req->n_msgs, req->think, &ids, &n_ids, err);
-    if (!rc)
-        rc = local_generate(lb, req, ids, n_ids, &run, &st, err);
+        rc = local_generate(lb, req, &seq, &run, &st, err);
     if (rc)
         goto done;
     out->text = run.text.p ? run.text.p : lp_alloc_strdup("");
@@ -258,12 +354,8 @@ static lp_err local_complete(backend *b, const backend_request *req, backend_res
     out->decode_s = st.decode_s;
     out->total_s = lp_clock_now() - t0;
 done:
-    for (size_t i = 0; texts && i < req->n_msgs; i++)
-        lp_buf_free(&texts[i]);
+    mm_seq_free(&seq);
     lp_buf_free(&run.text);
-    lp_alloc_free(texts);
-    lp_alloc_free(msgs);
-    lp_alloc_free(ids);
     return rc;
 }
 
@@ -276,6 +368,7 @@ static void local_close(backend *b)
     lp_alloc_free(lb->gram_schema);
     gemma_state_close(lb->s);
     tokenizer_close(lb->tok);
+    mmproj_close(lb->proj);
     gemma_close(lb->m);
     lp_threadpool_close(lb->pool);
     lp_alloc_free(lb->model_path);
@@ -335,6 +428,8 @@ lp_err local_open(const local_opts *o, backend **out, lp_error *err)
         rc = quant_table_default(&lb->qt, err);
     if (!rc)
         rc = lp_threadpool_open(o->threads, &lb->pool, err);
+    if (!rc && o->mmproj)
+        rc = mmproj_open(o->mmproj, lb->m->cfg.n_embd, &lb->proj, err);
     if (rc)
         goto fail;
     chat_stop_ids(lb->tok, lb->m->cfg.arch, lb->stop_ids, &lb->n_stop);

@@ -328,6 +328,8 @@ static void build(result *r, const manifest *m, int reversed, int flag)
                                     .min_p = 0.05,
                                     .top_k = 64,
                                     .max_tokens = 512,
+                                    .image_tokens = 280,
+                                    .video_frames = 32,
                                     .seed = 18446744073709551557ull};
     r->loupe_version = "0.1.0";
     for (size_t i = 0; i < r->n_assets; i++) {

@@ -5,5 +5,7 @@
 
 /* Seconds since an arbitrary fixed point, monotonic. */
 double lp_clock_now(void);
+/* Seconds since the Unix epoch (wall clock): for timestamps people read, never durations. */
+double lp_clock_wall(void);
 
 #endif

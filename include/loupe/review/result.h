@@ -66,6 +66,7 @@ typedef struct result_asset {
 typedef struct result_sampling {
     double temperature, top_p, min_p;
     int top_k, max_tokens;
+    int image_tokens, video_frames; /* what the model saw of each image and video */
     uint64_t seed;
 } result_sampling;
 
@@ -88,7 +89,8 @@ typedef struct result {
     const char *loupe_version;
 } result;
 
-/* Allocates one result_asset per manifest asset (zeroed, asset pointers set). */
+/* Allocates one result_asset per manifest asset (zeroed, asset pointers set); sampling
+ * starts at the image and video defaults (280 tokens, 32 frames). */
 lp_err result_init(result *r, const manifest *m, lp_error *err);
 /* Appends a finding; every string is copied (NULL stays NULL). */
 lp_err result_add_finding(result_asset *a, const result_finding *f, lp_error *err);
