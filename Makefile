@@ -21,15 +21,22 @@ asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLOUPE_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
-# Until the review pipeline exists, the main job is a generated model: inspected, then asked
-# for one rubric-shaped finding under the JSON-Schema constraint (its words are noise: random weights).
+# The main job: the example packet (examples/spring-sale, media made by tools/make-example.sh)
+# reviewed with a generated tiny Gemma 4 and its projector. Its findings are noise (random
+# weights); point -m/--mmproj at a real Gemma 4 12B GGUF for real ones (README.md). The packet
+# fails checks on purpose (variant B uses words the brand avoids), so review exits 1 there.
 EXAMPLE_MODEL = $(EXAMPLE_DIR)/gemma4-tiny-q8_0.gguf
+EXAMPLE_MMPROJ = $(EXAMPLE_DIR)/gemma4-tiny-mmproj.gguf
 example: deps build
 	mkdir -p $(EXAMPLE_DIR)
-	$(BUILD)/loupe gen-model --preset gemma4-tiny --type q8_0 --seed 1 -o $(EXAMPLE_MODEL)
-	$(BUILD)/loupe inspect $(EXAMPLE_MODEL)
-	$(BUILD)/loupe run -m $(EXAMPLE_MODEL) --json-schema tests/data/schemas/finding.json --seed 1 \
-	    -n 400 -p 'Review this headline against the brand: "Spring Sale: 40% off everything"'
+	tools/make-example.sh examples/spring-sale
+	$(BUILD)/loupe gen-model --preset gemma4-tiny --type q8_0 --seed 1 -o $(EXAMPLE_MODEL) \
+	    --mmproj $(EXAMPLE_MMPROJ)
+	$(BUILD)/loupe review examples/spring-sale -m $(EXAMPLE_MODEL) --mmproj $(EXAMPLE_MMPROJ) \
+	    -o $(EXAMPLE_DIR)/review --workspace $(EXAMPLE_DIR)/workspace; rc=$$?; \
+	    [ $$rc -le 1 ] || exit $$rc
+	$(BUILD)/loupe audit verify --workspace $(EXAMPLE_DIR)/workspace
+	@echo "example: open $(EXAMPLE_DIR)/review/report.html"
 
 style:
 	/usr/bin/python3 tools/check_style.py
