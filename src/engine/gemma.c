@@ -32,6 +32,7 @@ struct gemma_state {
     float *gate, *up;    /* [n_batch, n_ff] */
     uint32_t *hi;        /* [n_batch] last position each token of the batch may see */
     uint32_t last_block; /* block id of the previous batch's last token (0: none) */
+    uint32_t rewind_max; /* most positions gemma_state_rewind may go back (sliding rings) */
     float *scores;       /* [n_threads, n_ctx] softmax scratch, sized on first use */
     uint32_t scores_threads;
     uint64_t kv_bytes, act_bytes;
@@ -133,9 +134,15 @@ lp_err gemma_state_open(const gemma_model *m, const gemma_state_opts *o, gemma_s
     if (!s->kv)
         goto nomem;
     s->n_layer = c->n_layer;
+    s->rewind_max = UINT32_MAX;
     for (uint32_t l = 0; l < c->n_layer; l++) {
         gemma_kv *kv = &s->kv[l];
         kv->cap = gemma_kv_cap(c, l, o);
+        /* a ring of cap slots keeps the window's keys for cap - window positions more */
+        if (c->is_sliding[l] && kv->cap < o->n_ctx)
+            s->rewind_max = kv->cap - c->sliding_window < s->rewind_max
+                                ? kv->cap - c->sliding_window
+                                : s->rewind_max;
         kv->stride = m->layers[l].n_kv * m->layers[l].head_dim;
         kv_max = kv->stride > kv_max ? kv->stride : kv_max;
         kv->k = lp_alloc_array((size_t)kv->cap * kv->stride, elem);
@@ -214,6 +221,21 @@ void gemma_state_reset(gemma_state *s)
 {
     s->pos = 0;
     s->last_block = 0;
+}
+
+lp_err gemma_state_rewind(gemma_state *s, uint32_t pos, lp_error *err)
+{
+    if (pos > s->pos)
+        return lp_err_set(err, LP_ERR_INVALID, "state: rewind to %u, past the %u tokens held",
+                          (unsigned)pos, (unsigned)s->pos);
+    if (s->pos - pos > s->rewind_max)
+        return lp_err_set(err, LP_ERR_LIMIT,
+                          "state: rewinding %u tokens needs keys the sliding ring (%u spare "
+                          "slots) has overwritten",
+                          (unsigned)(s->pos - pos), (unsigned)s->rewind_max);
+    s->pos = pos;
+    s->last_block = 0;
+    return LP_OK;
 }
 
 /* ---- KV cache access ----------------------------------------------------------------- */

@@ -229,8 +229,12 @@ lp_err generate_run_mm(const gemma_model *m, gemma_state *s, matmul_ctx *mc, con
     lp_err rc;
 
     memset(stats, 0, sizeof *stats);
-    stats->n_prompt = seq->n;
-    rc = generate_check(s, seq->n, o, &g, err);
+    if (o->seq_from > seq->n || gemma_state_pos(s) != o->seq_from)
+        return lp_err_set(err, LP_ERR_INVALID,
+                          "generate: %zu tokens reused, but the state holds %u of %zu", o->seq_from,
+                          (unsigned)gemma_state_pos(s), seq->n);
+    stats->n_prompt = seq->n - o->seq_from; /* what this call prefilled */
+    rc = generate_check(s, seq->n - o->seq_from, o, &g, err);
     if (rc != LP_OK)
         return rc;
     if (mm_seq_max_block(seq) > gemma_state_batch(s))
@@ -254,7 +258,7 @@ lp_err generate_run_mm(const gemma_model *m, gemma_state *s, matmul_ctx *mc, con
         if (seq->ids[i] != GEMMA_TOKEN_SOFT) /* soft tokens have no id to penalise */
             sampler_accept(smp, seq->ids[i]);
     t0 = lp_clock_now();
-    rc = mm_prefill(m, s, mc, seq, 0, logits, 0, generate_on_batch, (void *)o, err);
+    rc = mm_prefill(m, s, mc, seq, o->seq_from, logits, 0, generate_on_batch, (void *)o, err);
     stats->prefill_s = lp_clock_now() - t0;
     if (rc == LP_OK)
         rc = generate_decode(m, s, mc, t, smp, o, stats, logits, &g, err);

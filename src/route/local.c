@@ -41,6 +41,11 @@ typedef struct local_backend {
     char *gram_schema;
     int32_t stop_ids[CHAT_MAX_STOPS];
     size_t n_stop;
+    /* The last request's sequence, whose tokens (and the answer after them) the state holds:
+     * a review asks several rubric items about one asset, and each shares the system turn
+     * and the asset's media with the last, so only the rest is prefilled. */
+    mm_seq last;
+    int last_valid;
     char model_sha[LP_SHA256_HEX], mmproj_sha[LP_SHA256_HEX];
     char type_name[16];
 } local_backend;
@@ -299,7 +304,7 @@ static lp_err local_generate(local_backend *lb, const backend_request *req, cons
             go.on_token = grammar_matcher_accept;
             go.mask_ctx = gm;
         }
-        gemma_state_reset(lb->s);
+        go.seq_from = gemma_state_pos(lb->s);
         rc = generate_run_mm(lb->m, lb->s, &lb->mc, lb->tok, smp, seq, &go, st, err);
     }
     if (!rc && run->text.failed)
@@ -312,6 +317,49 @@ static lp_err local_generate(local_backend *lb, const backend_request *req, cons
     grammar_matcher_close(gm);
     sampler_close(smp);
     return rc;
+}
+
+/* Backs a cut at i off to the start of the block it is inside (in either sequence): a block's
+ * keys depend on all of the block, so a partial block cannot be kept. */
+static size_t local_block_start(const mm_seq *q, size_t i)
+{
+    while (i > 0 && i < q->n && q->block[i] != 0 && q->block[i - 1] == q->block[i])
+        i--;
+    return i;
+}
+
+/* Tokens at the start of seq equal to the last request's (ids, block ids and soft rows),
+ * never inside a block and never all of seq (its last token must run for the logits). */
+static size_t local_common_prefix(const local_backend *lb, const mm_seq *seq)
+{
+    const mm_seq *old = &lb->last;
+    size_t n = old->n < seq->n ? old->n : seq->n, i = 0, soft = 0;
+
+    if (!lb->last_valid || seq->n == 0)
+        return 0;
+    for (; i < n; i++) {
+        if (old->ids[i] != seq->ids[i] || old->block[i] != seq->block[i])
+            break;
+        if (seq->ids[i] == GEMMA_TOKEN_SOFT) {
+            if (memcmp(old->embd + soft * old->n_embd, seq->embd + soft * seq->n_embd,
+                       seq->n_embd * sizeof(float)) != 0)
+                break;
+            soft++;
+        }
+    }
+    if (i > seq->n - 1)
+        i = seq->n - 1;
+    size_t a = local_block_start(seq, i), b = local_block_start(old, i);
+    return a < b ? a : b;
+}
+
+/* Puts the state at the reused prefix (or at 0) and keeps seq as the new "last". */
+static void local_reuse(local_backend *lb, const mm_seq *seq)
+{
+    size_t keep = local_common_prefix(lb, seq);
+    lp_error e;
+    if (keep == 0 || gemma_state_rewind(lb->s, (uint32_t)keep, &e) != LP_OK)
+        gemma_state_reset(lb->s);
 }
 
 static lp_err local_complete(backend *b, const backend_request *req, backend_response *out,
@@ -330,8 +378,15 @@ static lp_err local_complete(backend *b, const backend_request *req, backend_res
     rc = local_sequence(lb, req, &seq, err);
     if (!rc && req->json_schema)
         rc = local_grammar(lb, req->json_schema, err);
-    if (!rc)
+    if (!rc) {
+        local_reuse(lb, &seq);
         rc = local_generate(lb, req, &seq, &run, &st, err);
+        /* the state now holds seq and the answer: seq is what the next request may reuse */
+        mm_seq_free(&lb->last);
+        lb->last = seq;
+        lb->last_valid = rc == LP_OK;
+        mm_seq_init(&seq, lb->m->cfg.n_embd);
+    }
     if (rc)
         goto done;
     out->text = run.text.p ? run.text.p : lp_alloc_strdup("");
@@ -369,6 +424,7 @@ static void local_close(backend *b)
     gemma_state_close(lb->s);
     tokenizer_close(lb->tok);
     mmproj_close(lb->proj);
+    mm_seq_free(&lb->last);
     gemma_close(lb->m);
     lp_threadpool_close(lb->pool);
     lp_alloc_free(lb->model_path);
@@ -440,6 +496,7 @@ lp_err local_open(const local_opts *o, backend **out, lp_error *err)
     if (rc)
         goto fail;
     matmul_ctx_init(&lb->mc, lb->qt, lb->pool);
+    mm_seq_init(&lb->last, lb->m->cfg.n_embd);
     local_type(lb);
     *out = &lb->base;
     return LP_OK;

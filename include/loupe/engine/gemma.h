@@ -76,6 +76,12 @@ uint32_t gemma_state_pos(const gemma_state *s);
 uint32_t gemma_state_ctx(const gemma_state *s);
 uint32_t gemma_state_batch(const gemma_state *s);
 void gemma_state_reset(gemma_state *s);
+/* Forgets every token from pos on, keeping the cache of the tokens before it, so a prompt
+ * that shares a prefix with the last one prefills only the rest (the same bits as a full
+ * prefill: results do not depend on how tokens are batched). LP_ERR_LIMIT when a sliding
+ * layer's ring has overwritten keys the window would need (more than batch - 1 tokens
+ * back): then reset and prefill whole. The caller must not cut inside an image block. */
+lp_err gemma_state_rewind(gemma_state *s, uint32_t pos, lp_error *err);
 
 /* Runs n tokens (n <= n_batch) at the next positions. If logits is non-NULL it gets
  * [n x n_vocab] (all_logits) or [1 x n_vocab] for the last token. Token ids are checked

@@ -34,6 +34,9 @@ typedef struct generate_opts {
     sampler_mask_fn mask;
     lp_err (*on_token)(void *mask_ctx, int32_t id, int *complete, lp_error *err);
     void *mask_ctx;
+    /* generate_run_mm only: the first seq_from tokens of the sequence are already in the state
+     * (a reused prefix, see gemma_state_rewind); prefill starts after them */
+    size_t seq_from;
 } generate_opts;
 
 typedef struct generate_stats {

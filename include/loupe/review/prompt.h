@@ -18,7 +18,7 @@
 
 /* One built request and the storage its parts point into; owned by the struct. */
 typedef struct prompt {
-    lp_buf system, intro, asset_text;
+    lp_buf system, intro, asset_text, question;
     backend_part sys_part;
     backend_part parts[PROMPT_PARTS_MAX];
     backend_message msgs[2];
