@@ -13,6 +13,8 @@ int bench_kernels(int argc, char **argv);
 int bench_model(int argc, char **argv);
 /* `loupe bench grammar ...`; argv[0] is "grammar". */
 int bench_grammar(int argc, char **argv);
+/* `loupe bench media ...`; argv[0] is "media". */
+int bench_media(int argc, char **argv);
 
 /* STREAM-style read bandwidth in GB/s: the best of `repeats` parallel sums over a
  * buffer of `bytes` (far larger than the caches). 0 if the buffer cannot be had. */

@@ -23,5 +23,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_review(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
 
 #endif

@@ -14,7 +14,10 @@ int cmd_bench(int argc, char **argv)
             "usage: loupe bench kernels [-t THREADS] [-r REPEATS] [--isa ISA] [--type T]\n"
             "                           [--mb MIB] [--json]\n"
             "       loupe bench model -m MODEL [-p 512] [-n 128] [-t THREADS] [-r 3] [-c 8192]\n"
-            "                         [--batch 512] [--cache-type f16|f32] [--json]\n");
+            "                         [--batch 512] [--cache-type f16|f32] [--json]\n"
+            "       loupe bench media -m MODEL --mmproj MMPROJ [--image F] [--audio F]\n"
+            "                         [--video F] [-t THREADS] [-r 3] [--video-frames 32]\n"
+            "                         [--image-tokens 280] [--no-prefill] [--json]\n");
         return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
     }
     if (!strcmp(argv[1], "kernels"))
@@ -23,7 +26,9 @@ int cmd_bench(int argc, char **argv)
         return bench_model(argc - 1, argv + 1);
     if (!strcmp(argv[1], "grammar"))
         return bench_grammar(argc - 1, argv + 1);
-    fprintf(stderr, "loupe bench: unknown benchmark '%s' (known: kernels, model, grammar)\n",
+    if (!strcmp(argv[1], "media"))
+        return bench_media(argc - 1, argv + 1);
+    fprintf(stderr, "loupe bench: unknown benchmark '%s' (known: kernels, model, grammar, media)\n",
             argv[1]);
     return CMD_EXIT_USAGE;
 }

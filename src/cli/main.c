@@ -17,6 +17,7 @@ static const cmd_entry cmd_table[] = {
     {"review", cmd_review, "review a packet: checks, model findings, reports, audit entry"},
     {"approve", cmd_approve, "record a person's approve/reject decision on a flagged asset"},
     {"audit", cmd_audit, "verify or show the workspace's audit log"},
+    {"batch", cmd_batch, "review many packets, resumable"},
     {"bench", cmd_bench, "benchmarks: kernels, model, grammar"},
 };
 

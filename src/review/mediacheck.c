@@ -177,8 +177,7 @@ static lp_err safe_zone_row(mediacheck_ctx *c)
         return mediacheck_push(c, &r);
     }
     if (!c->f->has_regions)
-        return mediacheck_not_checked(c, "safe_zone", "ratio", label,
-                                      "not checked: needs model-detected regions");
+        return mediacheck_not_checked(c, "safe_zone", "ratio", label, MEDIACHECK_NEEDS_REGIONS);
     rc = mediacheck_safe_zone(c->a, c->pr, c->f->boxes, c->f->n_boxes, &r, c->err);
     return rc == LP_OK ? mediacheck_push(c, &r) : rc;
 }
@@ -192,7 +191,7 @@ static lp_err contrast_row(mediacheck_ctx *c)
         return LP_OK;
     if (!c->f->has_regions)
         return mediacheck_not_checked(c, "contrast", "ratio", PLACEMENTS_LABEL_LOUPE_DEFAULT,
-                                      "not checked: needs model-detected regions");
+                                      MEDIACHECK_NEEDS_REGIONS);
     rc = mediacheck_contrast(c->a, c->pr, c->f->boxes, c->f->n_boxes, &r, c->err);
     return rc == LP_OK ? mediacheck_push(c, &r) : rc;
 }

@@ -49,6 +49,7 @@ typedef struct review_run_ctx {
     rubric *rb;
     result r;
     review_facts *facts;
+    review_regions *regions;
     double t[T_COUNT];
     lp_buf json;
 } review_run_ctx;
@@ -154,6 +155,37 @@ static lp_err review_checks(review_run_ctx *c, lp_error *err)
             rc = mediacheck_run_any(a, &mf, &ra->checks, err);
     }
     return rc;
+}
+
+/* The safe-zone rows the checks left "not_checked" are decided once the model has said where
+ * text and logos sit; without its regions they stay not_checked, saying why. */
+static lp_err review_safe_zones(review_run_ctx *c, lp_error *err)
+{
+    for (size_t i = 0; i < c->r.n_assets; i++) {
+        result_asset *ra = &c->r.assets[i];
+        const review_regions *rg = &c->regions[i];
+        for (size_t k = 0; k < ra->checks.n; k++) {
+            check_result *row = &ra->checks.items[k];
+            const placements_preset *pr;
+            if (strcmp(row->check, "safe_zone") != 0 || !row->placement ||
+                row->status != PLACEMENTS_VERDICT_NOT_CHECKED ||
+                strcmp(row->note, MEDIACHECK_NEEDS_REGIONS) != 0)
+                continue;
+            if (!rg->have) {
+                if (rg->note[0])
+                    snprintf(row->note, sizeof row->note, "%s (%.120s)", MEDIACHECK_NEEDS_REGIONS,
+                             rg->note);
+                continue;
+            }
+            pr = placements_find(c->pl, row->placement);
+            check_result fresh;
+            lp_err rc = mediacheck_safe_zone(ra->asset, pr, rg->boxes, rg->n, &fresh, err);
+            if (rc)
+                return rc;
+            *row = fresh;
+        }
+    }
+    return LP_OK;
 }
 
 /* The rubric may ask for approval below major; result_flag adds the rest. */
@@ -370,6 +402,9 @@ static void review_identity(review_run_ctx *c)
 static void review_free(review_run_ctx *c)
 {
     result_free(&c->r);
+    for (size_t i = 0; c->regions && i < c->r.n_assets; i++)
+        lp_alloc_free(c->regions[i].boxes);
+    lp_alloc_free(c->regions);
     lp_alloc_free(c->facts);
     rubric_close(c->rb);
     packet_close(c->pk);
@@ -402,7 +437,10 @@ lp_err review_run(const review_opts *o, review_outcome *out, lp_error *err)
     c.t[T_HASH] = lp_clock_now() - t;
     t = lp_clock_now();
     c.facts = lp_alloc_array(c.r.n_assets ? c.r.n_assets : 1, sizeof *c.facts);
-    if (!rc && !c.facts)
+    c.regions = lp_alloc_array(c.r.n_assets ? c.r.n_assets : 1, sizeof *c.regions);
+    if (c.regions)
+        memset(c.regions, 0, (c.r.n_assets ? c.r.n_assets : 1) * sizeof *c.regions);
+    if (!rc && (!c.facts || !c.regions))
         rc = lp_err_set(err, LP_ERR_NOMEM, "review: out of memory");
     for (size_t i = 0; !rc && i < c.r.n_assets; i++) {
         review_say(o, "decoding %s", c.r.m->assets[i].id);
@@ -414,7 +452,9 @@ lp_err review_run(const review_opts *o, review_outcome *out, lp_error *err)
         rc = review_checks(&c, err);
     c.t[T_CHECKS] = lp_clock_now() - t;
     if (!rc)
-        rc = review_model_run(o, c.rb, &c.r, &c.t[T_MODEL], err);
+        rc = review_model_run(o, c.rb, &c.r, c.regions, &c.t[T_MODEL], err);
+    if (!rc)
+        rc = review_safe_zones(&c, err);
     if (!rc)
         rc = review_flag(&c, err);
     if (rc)

@@ -26,9 +26,17 @@ lp_err review_media_gather(const manifest_asset *a, result_asset *ra, review_fac
 /* The mediacheck view of f. */
 void review_media_facts(const review_facts *f, placements_kind kind, mediacheck_facts *mf);
 
+/* What a `use: regions` item saw on one asset: boxes for the safe-zone checks. */
+typedef struct review_regions {
+    int have;              /* the model answered: boxes (possibly none) are meaningful */
+    mediacheck_box *boxes; /* owned */
+    size_t n;
+    char note[200]; /* why there are none to use: "no projector", "model answer invalid: ..." */
+} review_regions;
+
 /* Every rubric item that applies to every asset, through o->b (or "not_reviewed"), into r;
- * the prompt set's hash into r->prompt_sha256. */
-lp_err review_model_run(const review_opts *o, const rubric *rb, result *r, double *model_s,
-                        lp_error *err);
+ * regions items into regions[asset]; the prompt set's hash into r->prompt_sha256. */
+lp_err review_model_run(const review_opts *o, const rubric *rb, result *r, review_regions *regions,
+                        double *model_s, lp_error *err);
 
 #endif

@@ -89,6 +89,41 @@ static lp_err review_finding(const rubric_item *item, const manifest_asset *a,
     return rc;
 }
 
+/* A regions answer (validated against its schema) into boxes, as fractions of the picture. */
+static lp_err review_regions_parse(const char *text, size_t n, review_regions *out, lp_error *err)
+{
+    cJSON *j = NULL;
+    lp_error e;
+    if (lp_json_parse("answer", text, n, &j, &e) != LP_OK) {
+        snprintf(out->note, sizeof out->note, "model answer invalid: not JSON");
+        return LP_OK;
+    }
+    const cJSON *boxes = cJSON_GetObjectItemCaseSensitive(j, "boxes"), *b;
+    size_t cnt = (size_t)cJSON_GetArraySize(boxes);
+    out->boxes = lp_alloc_array(cnt ? cnt : 1, sizeof *out->boxes);
+    if (!out->boxes) {
+        cJSON_Delete(j);
+        return lp_err_set(err, LP_ERR_NOMEM, "review: out of memory");
+    }
+    cJSON_ArrayForEach(b, boxes)
+    {
+        double x = review_num(b, "x"), y = review_num(b, "y");
+        double w = review_num(b, "w"), h = review_num(b, "h");
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "kind"));
+        if (!(x + w <= 1000 && y + h <= 1000)) /* a schema cannot say this; such boxes go */
+            continue;
+        out->boxes[out->n++] = (mediacheck_box){.x = x / 1000,
+                                                .y = y / 1000,
+                                                .w = w / 1000,
+                                                .h = h / 1000,
+                                                .t = -1,
+                                                .is_logo = kind && !strcmp(kind, "logo")};
+    }
+    out->have = 1;
+    cJSON_Delete(j);
+    return LP_OK;
+}
+
 static int review_needs_media(placements_kind k)
 {
     return k == PLACEMENTS_KIND_IMAGE || k == PLACEMENTS_KIND_VIDEO || k == PLACEMENTS_KIND_AUDIO ||
@@ -105,8 +140,8 @@ static void review_progress(const review_opts *o, const char *fmt, const char *a
     o->on_progress(o->progress_ctx, line);
 }
 
-lp_err review_model_run(const review_opts *o, const rubric *rb, result *r, double *model_s,
-                        lp_error *err)
+lp_err review_model_run(const review_opts *o, const rubric *rb, result *r, review_regions *regions,
+                        double *model_s, lp_error *err)
 {
     lp_sha256 h;
     uint8_t d[LP_SHA256_LEN];
@@ -135,7 +170,10 @@ lp_err review_model_run(const review_opts *o, const rubric *rb, result *r, doubl
             p.req.video_frames = r->sampling.video_frames;
             prompt_hash_update(&p, &h);
             done++;
-            if (!o->b)
+            if (item->regions && (!o->b || !o->has_projector)) {
+                snprintf(regions[i].note, sizeof regions[i].note, "%s",
+                         o->b ? "no projector" : "no model");
+            } else if (!o->b)
                 rc = review_not_reviewed(ra, item, "no model", err);
             else if (review_needs_media(a->kind) && !o->has_projector)
                 rc = review_not_reviewed(ra, item, "no projector", err);
@@ -144,10 +182,16 @@ lp_err review_model_run(const review_opts *o, const rubric *rb, result *r, doubl
                 lp_error e;
                 review_progress(o, "model %zu/%zu: %s on %s", item->id, a->id, done, total);
                 if (backend_complete(o->b, &p.req, &resp, &e) == LP_OK) {
-                    rc = review_finding(item, a, ra, resp.text, resp.n_text, resp.backend, ra, err);
+                    rc = item->regions
+                             ? review_regions_parse(resp.text, resp.n_text, &regions[i], err)
+                             : review_finding(item, a, ra, resp.text, resp.n_text, resp.backend, ra,
+                                              err);
                     backend_response_free(&resp);
                 } else if (e.code == LP_ERR_NOMEM) {
                     rc = lp_err_set(err, LP_ERR_NOMEM, "%s", e.msg);
+                } else if (item->regions) {
+                    snprintf(regions[i].note, sizeof regions[i].note,
+                             "model answer invalid: %.150s", e.msg);
                 } else {
                     char why[300];
                     snprintf(why, sizeof why, "model answer invalid: %.250s", e.msg);

@@ -57,7 +57,7 @@ static unsigned rubric_evidence_kinds(const cJSON *schema)
 static lp_err rubric_item_load(const char *name, const cJSON *it, size_t i, const cJSON *schemas,
                                rubric_item *item, lp_error *err)
 {
-    char at[64], *approval = NULL;
+    char at[64], *approval = NULL, *use = NULL;
     const cJSON *kinds, *k, *schema;
     lp_buf b = {0};
     grammar *g = NULL;
@@ -75,8 +75,21 @@ static lp_err rubric_item_load(const char *name, const cJSON *it, size_t i, cons
         rc = rubric_string(name, it, "answer", at, 64, 1, &item->answer, err);
     if (!rc)
         rc = rubric_string(name, it, "approval", at, 16, 0, &approval, err);
-    if (rc)
+    if (!rc)
+        rc = rubric_string(name, it, "use", at, 16, 0, &use, err);
+    if (rc) {
+        lp_alloc_free(approval);
         return rc;
+    }
+    if (use && strcmp(use, "regions") != 0 && strcmp(use, "finding") != 0)
+        rc = lp_err_set(err, LP_ERR_INVALID, "%s: %suse: '%s' is not finding|regions", name, at,
+                        use);
+    item->regions = use && !strcmp(use, "regions");
+    lp_alloc_free(use);
+    if (rc) {
+        lp_alloc_free(approval);
+        return rc;
+    }
     item->approval = RESULT_SEVERITY_MAJOR;
     if (approval && result_severity_parse(approval, &item->approval) != 0)
         rc = lp_err_set(err, LP_ERR_INVALID, "%s: %sapproval: '%s' is not pass|minor|major|blocker",

@@ -56,6 +56,11 @@ asp = reel[("meta_reels", "aspect_ratio")]
 assert asp["status"] == "pass" and abs(asp["measured"] - 0.5625) < 1e-3, asp
 dur = reel[("tiktok_infeed", "duration")]
 assert abs(dur["measured"] - 12) < 0.1, dur
+# the regions item decides the safe zone from the model's boxes, labelled model-detected
+story = [c for c in a["hero-a-story"]["checks"] if c["check"] == "safe_zone"]
+assert story and all(c["status"] in ("pass", "warn") and "model-detected" in c["note"]
+                     for c in story), story
+assert not any(f["item"] == "text_regions" for x in r["assets"] for f in x["findings"])
 hero = {(c["placement"], c["check"]): c for c in a["hero-a"]["checks"]}
 assert hero[("meta_feed_square", "aspect_ratio")]["status"] == "pass"
 PY

@@ -22,6 +22,9 @@
 #define MEDIACHECK_DURATION_TOL_S 0.5
 /* Most boxes one safe-zone or contrast call accepts (model output is outside input). */
 #define MEDIACHECK_BOXES_MAX 4096
+/* The note of a safe_zone/contrast row that waits for the model's regions: the pipeline
+ * finds the rows to decide by it. */
+#define MEDIACHECK_NEEDS_REGIONS "not checked: needs model-detected regions"
 
 /* One text or logo region the model reported, as fractions of the frame (x, y top-left). */
 typedef struct mediacheck_box {

@@ -28,6 +28,7 @@ typedef struct rubric_item {
     char *schema;             /* the answer's JSON Schema as canonical one-line JSON */
     unsigned evidence;        /* rubric_evidence kinds the schema allows */
     result_severity approval; /* findings at or above this need a person's approval */
+    int regions;              /* `use: regions`: the answer is boxes for the safe-zone checks */
 } rubric_item;
 
 /* Owns everything it points to (rubric_close). */
