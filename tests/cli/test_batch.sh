@@ -157,7 +157,7 @@ done
 kill -9 $pid 2>/dev/null || fail "the batch finished before it could be killed"
 wait $pid 2>/dev/null || true
 for f in "$KW"/batch-*.lock; do flock -w 20 "$f" true; done # the workers die with the parent
-n_before=$(grep -c '"event":"review"' "$KW/audit.jsonl")
+n_before=$(grep -c '"event":"review"' "$KW/audit.jsonl" || true)
 [ "$n_before" -ge 1 ] && [ "$n_before" -lt 3 ] || fail "$n_before reviews before the kill"
 "${KB[@]}" >"$TMP/ok" 2>"$TMP/ek2" || { cat "$TMP/ek2"; fail "rerun after kill -9 failed"; }
 grep -q "3 packets, 3 reviewed, 0 failed" "$TMP/ok" || { cat "$TMP/ok"; fail "after kill"; }
