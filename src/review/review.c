@@ -115,7 +115,7 @@ static lp_err review_format_row(const manifest_asset *a, const review_facts *f, 
 {
     check_result row = {.asset = a->id,
                         .variant = a->variant,
-                        .check = "format",
+                        .check = f->fail_check ? f->fail_check : "format",
                         .status = PLACEMENTS_VERDICT_FAIL,
                         .unit = "",
                         .label = PLACEMENTS_LABEL_LOUPE_DEFAULT};

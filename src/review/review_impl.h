@@ -15,8 +15,9 @@ typedef struct review_facts {
     media_image_info image;
     media_probe probe;
     media_loudness loud;
-    int failed;     /* the file would not decode: a failed format row */
-    char note[400]; /* why */
+    int failed;             /* the file would not decode, or is not its kind: a failed row */
+    const char *fail_check; /* "format" (will not decode) or "kind" (another kind of media) */
+    char note[400];         /* why */
 } review_facts;
 
 /* Decodes a's file (if any): measurements into f, thumbnails into ra. Decoder failures are

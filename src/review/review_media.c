@@ -24,12 +24,27 @@ static lp_err review_thumb(result_asset *ra, const media_image *img, double t, i
     return rc;
 }
 
+/* The decoder names the file by its resolved path; review.json holds no absolute paths
+ * (design.md §4), so the note names it as the manifest does. */
 static void review_decode_failed(review_facts *f, const manifest_asset *a, const char *what,
                                  const lp_error *e)
 {
+    const char *hit = a->path ? strstr(e->msg, a->path) : NULL;
     f->failed = 1;
-    snprintf(f->note, sizeof f->note, "%s: %.300s", what, e->msg);
-    (void)a;
+    f->fail_check = "format";
+    if (hit)
+        snprintf(f->note, sizeof f->note, "%s: %.*s%s%.250s", what, (int)(hit - e->msg), e->msg,
+                 a->file, hit + strlen(a->path));
+    else
+        snprintf(f->note, sizeof f->note, "%s: %.300s", what, e->msg);
+}
+
+static void review_wrong_kind(review_facts *f, const manifest_asset *a, const char *is)
+{
+    f->failed = 1;
+    f->fail_check = "kind";
+    snprintf(f->note, sizeof f->note, "the manifest says %s, the file is %s",
+             placements_kind_name(a->kind), is);
 }
 
 lp_err review_media_gather(const manifest_asset *a, result_asset *ra, review_facts *f,
@@ -44,8 +59,16 @@ lp_err review_media_gather(const manifest_asset *a, result_asset *ra, review_fac
     if (a->kind == PLACEMENTS_KIND_IMAGE || a->kind == PLACEMENTS_KIND_PAGE) {
         media_image img = {0};
         if (media_image_decode_file(a->path, &img, &f->image, &e) != LP_OK) {
-            review_decode_failed(f, a, "cannot decode as an image", &e);
-            return e.code == LP_ERR_NOMEM ? lp_err_set(err, LP_ERR_NOMEM, "%s", e.msg) : LP_OK;
+            media_probe pr;
+            lp_error e2;
+            if (e.code == LP_ERR_NOMEM)
+                return lp_err_set(err, LP_ERR_NOMEM, "%s", e.msg);
+            /* a video or a sound handed in as an image is the wrong kind, not a bad file */
+            if (media_probe_file(a->path, &pr, &e2) == LP_OK && (pr.has_video || pr.has_audio))
+                review_wrong_kind(f, a, pr.has_video ? "a video" : "audio");
+            else
+                review_decode_failed(f, a, "cannot decode as an image", &e);
+            return LP_OK;
         }
         f->have_image = 1;
         ra->width = img.w;
@@ -62,6 +85,14 @@ lp_err review_media_gather(const manifest_asset *a, result_asset *ra, review_fac
     }
     f->have_probe = 1;
     ra->duration_s = f->probe.duration_s;
+    if (a->kind == PLACEMENTS_KIND_VIDEO && !f->probe.has_video) {
+        review_wrong_kind(f, a, f->probe.has_audio ? "audio only" : "without a video stream");
+        return LP_OK;
+    }
+    if (a->kind == PLACEMENTS_KIND_AUDIO && !f->probe.has_audio) {
+        review_wrong_kind(f, a, "without a sound track");
+        return LP_OK;
+    }
     if (f->probe.has_audio) {
         if (media_loudness_file(a->path, MEDIACHECK_SILENCE_DBFS, &f->loud, &e) == LP_OK)
             f->have_loud = 1;

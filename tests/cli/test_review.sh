@@ -123,3 +123,23 @@ expect_exit 1 "audit.jsonl:2" "$LOUPE" audit verify --workspace "$WS"
 sed 's#images/hero-b.jpg#images/missing.jpg#' "$TMP/pkt/packet.yaml" >"$TMP/p2.yaml"
 cp -r "$TMP/pkt" "$TMP/bad" && cp "$TMP/p2.yaml" "$TMP/bad/packet.yaml"
 expect_exit 1 "missing.jpg" "$LOUPE" review "$TMP/bad" -o "$TMP/r5" --workspace "$WS"
+
+# 8. a file of the wrong kind or one that will not decode is a failed row, not a crash, and
+# review.json names it as the manifest does (no absolute paths)
+cp -r "$TMP/pkt" "$TMP/kinds"
+cp "$TMP/pkt/video/reel-a.mp4" "$TMP/kinds/images/hero-b.jpg"
+cp "$TMP/pkt/audio/voiceover-a.mp3" "$TMP/kinds/video/reel-a.mp4"
+head -c 3000 "$TMP/pkt/images/hero-a.png" >"$TMP/kinds/images/hero-a.png"
+rc=0; "$LOUPE" review "$TMP/kinds" -o "$TMP/r6" --workspace "$TMP/ws8" >/dev/null 2>"$TMP/err6" || rc=$?
+[ "$rc" -eq 1 ] || { cat "$TMP/err6"; fail "wrong-kind review exited $rc"; }
+grep -q "$TMP" "$TMP/r6/review.json" && fail "review.json holds an absolute path"
+$PY - "$TMP/r6/review.json" <<'PY' || fail "wrong-kind rows"
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = {(a["id"], c["check"]): c for a in r["assets"] for c in a["checks"] if c["placement"] is None}
+assert rows[("hero-b", "kind")]["status"] == "fail", rows[("hero-b", "kind")]
+assert "is a video" in rows[("hero-b", "kind")]["note"]
+assert rows[("reel-a", "kind")]["status"] == "fail" and "audio only" in rows[("reel-a", "kind")]["note"]
+f = rows[("hero-a", "format")]
+assert f["status"] == "fail" and "images/hero-a.png" in f["note"] and "truncated" in f["note"], f
+PY
