@@ -83,6 +83,7 @@ ffmpeg -nostdin -loglevel error -y -loop 1 -framerate 30 -i "$dir/images/hero-a-
     -filter_complex "[0:v]scale=1188:2112,crop=1080:1920:'(in_w-out_w)*t/12':'(in_h-out_h)*t/12',format=yuv420p[v];\
 [1:a]aresample=48000,adelay=500|500[vo];[2:a]volume=0.05[bed];\
 [vo][bed]amix=inputs=2:duration=longest,loudnorm=I=-14:TP=-1.5,aresample=48000[a]" \
-    -map "[v]" -map "[a]" -t 12 -c:v libx264 -preset veryfast -crf 28 -r 30 \
-    -c:a aac -b:a 128k -ac 2 -movflags +faststart "$dir/video/reel-a.mp4"
+    -map "[v]" -map "[a]" -t 12 -c:v libx264 -preset veryfast -b:v 2500k -maxrate 2500k \
+    -bufsize 5000k -x264-params nal-hrd=cbr -r 30 \
+    -c:a aac -b:a 160k -ac 2 -movflags +faststart "$dir/video/reel-a.mp4"
 echo "example packet: $dir"

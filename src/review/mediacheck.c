@@ -295,6 +295,14 @@ static lp_err prose_rules(mediacheck_ctx *c)
         }
         if (!rule || !applies || rule_covered(rule))
             continue;
+        if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "test"))) {
+            rc = mediacheck_rule_test(c, e, rule);
+            if (rc != LP_OK)
+                return rc;
+            /* a test that decides the whole rule leaves nothing of it unchecked */
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "complete")))
+                continue;
+        }
         snprintf(note, sizeof note, "not checked: %s (rule severity: %s)", rule,
                  sev ? sev : "fail");
         rc = mediacheck_not_checked(c, rule_check_id(rule), NULL,

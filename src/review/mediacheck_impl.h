@@ -52,6 +52,8 @@ lp_err mediacheck_resolution(mediacheck_ctx *c);
 lp_err mediacheck_file_size(mediacheck_ctx *c);
 lp_err mediacheck_duration(mediacheck_ctx *c);
 lp_err mediacheck_loudness(mediacheck_ctx *c);
+/* The rows of a rule's structured "test" (mediacheck_rules.c); text is the rule's words. */
+lp_err mediacheck_rule_test(mediacheck_ctx *c, const cJSON *rule, const char *text);
 /* Validates boxes (finite, inside the frame, at most MEDIACHECK_BOXES_MAX). */
 lp_err mediacheck_boxes_valid(const mediacheck_box *b, size_t n, lp_error *err);
 
