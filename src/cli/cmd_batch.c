@@ -30,10 +30,9 @@ static void cmd_batch_usage(FILE *f)
 }
 
 typedef struct cmd_batch_args {
-    const char *input, *model, *mmproj, *outroot, *workspace, *job;
-    int64_t threads, ctx, max_tokens, image_tokens, video_frames, jobs, shard_i, shard_n;
-    uint64_t seed;
-    int threads_set;
+    const char *input, *outroot, *job;
+    int64_t jobs, shard_i, shard_n;
+    cmd_review_common c; /* the options review takes */
 } cmd_batch_args;
 
 static int cmd_batch_shard(const char *v, cmd_batch_args *a, lp_error *err)
@@ -56,39 +55,17 @@ static int cmd_batch_shard(const char *v, cmd_batch_args *a, lp_error *err)
 /* The options review takes, and batch's own; 0 on a usage error (err says which). */
 static int cmd_batch_option(const char *f, const char *v, cmd_batch_args *a, lp_error *err)
 {
-    if (!strcmp(f, "-m"))
-        a->model = v;
-    else if (!strcmp(f, "--mmproj"))
-        a->mmproj = v;
-    else if (!strcmp(f, "-o"))
+    int got = cmd_review_flag(f, v, &a->c, err);
+    if (got)
+        return got > 0;
+    if (!strcmp(f, "-o"))
         a->outroot = v;
-    else if (!strcmp(f, "--workspace"))
-        a->workspace = v;
     else if (!strcmp(f, "--job"))
         a->job = v;
     else if (!strcmp(f, "--shard"))
         return cmd_batch_shard(v, a, err);
     else if (!strcmp(f, "--jobs"))
         return !lp_parse_i64(v, 1, BATCH_JOBS_MAX, "--jobs", &a->jobs, err);
-    else if (!strcmp(f, "-t")) {
-        a->threads_set = 1;
-        return !lp_parse_i64(v, 0, LP_THREADPOOL_MAX, "-t", &a->threads, err);
-    } else if (!strcmp(f, "-c"))
-        return !lp_parse_i64(v, 256, 1 << 20, "-c", &a->ctx, err);
-    else if (!strcmp(f, "-n"))
-        return !lp_parse_i64(v, 16, 8192, "-n", &a->max_tokens, err);
-    else if (!strcmp(f, "--image-tokens")) {
-        if (lp_parse_i64(v, 70, 1120, "--image-tokens", &a->image_tokens, err))
-            return 0;
-        if (a->image_tokens != 70 && a->image_tokens != 140 && a->image_tokens != 280 &&
-            a->image_tokens != 560 && a->image_tokens != 1120) {
-            lp_err_set(err, LP_ERR_USAGE, "--image-tokens: 70, 140, 280, 560 or 1120");
-            return 0;
-        }
-    } else if (!strcmp(f, "--video-frames"))
-        return !lp_parse_i64(v, 1, 256, "--video-frames", &a->video_frames, err);
-    else if (!strcmp(f, "--seed"))
-        return !lp_parse_u64(v, UINT64_MAX, "--seed", &a->seed, err);
     else {
         lp_err_set(err, LP_ERR_USAGE, "unknown option '%s'", f);
         return 0;
@@ -122,7 +99,7 @@ static int cmd_batch_parse(int argc, char **argv, cmd_batch_args *a, lp_error *e
         lp_err_set(err, LP_ERR_USAGE, "which packets? (a folder of packets or a list file)");
         return 0;
     }
-    if (a->mmproj && !a->model) {
+    if (a->c.mmproj && !a->c.model) {
         lp_err_set(err, LP_ERR_USAGE, "--mmproj needs -m");
         return 0;
     }
@@ -137,24 +114,7 @@ static int cmd_batch_parse(int argc, char **argv, cmd_batch_args *a, lp_error *e
 static lp_err cmd_batch_model(void *ctx, review_opts *o, lp_error *err)
 {
     const cmd_batch_args *a = ctx;
-    local_opts lo = {.model = a->model,
-                     .mmproj = a->mmproj,
-                     .threads = (int)a->threads,
-                     .ctx = (uint32_t)a->ctx,
-                     .cache = GEMMA_CACHE_F16};
-    lp_err rc = local_open(&lo, &o->b, err);
-    if (!rc)
-        rc = local_model_sha256(o->b, o->model_sha256, err);
-    if (!rc)
-        rc = local_mmproj_sha256(o->b, o->projector_sha256, err);
-    if (rc)
-        return rc;
-    snprintf(o->model_arch, sizeof o->model_arch, "%s",
-             gemma_arch_name(local_model(o->b)->cfg.arch));
-    snprintf(o->model_type, sizeof o->model_type, "%s", local_model_type(o->b));
-    o->has_projector = local_has_projector(o->b);
-    o->model_path = a->model;
-    return LP_OK;
+    return cmd_review_model(&a->c, o, err);
 }
 
 int cmd_batch(int argc, char **argv)
@@ -173,29 +133,24 @@ int cmd_batch(int argc, char **argv)
         cmd_batch_usage(stderr);
         return CMD_EXIT_USAGE;
     }
-    if (a.model && a.jobs > 1) {
+    if (a.c.model && a.jobs > 1) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         fprintf(stderr,
                 "loupe batch: warning: each of the %lld workers loads the model (%lld "
                 "copies in memory)\n",
                 (long long)a.jobs, (long long)a.jobs);
-        if (!a.threads_set) /* share the cores rather than oversubscribe them */
-            a.threads = cores / a.jobs > 0 ? cores / a.jobs : 1;
+        if (!a.c.threads_set) /* share the cores rather than oversubscribe them */
+            a.c.threads = cores / a.jobs > 0 ? cores / a.jobs : 1;
     }
-    review_sampling_default(&o.review.sampling);
-    o.review.sampling.seed = a.seed;
-    if (a.max_tokens)
-        o.review.sampling.max_tokens = (int)a.max_tokens;
-    o.review.image_tokens = (int)a.image_tokens;
-    o.review.video_frames = (int)a.video_frames;
+    cmd_review_settings(&a.c, &o.review);
     o.input = a.input;
     o.job = a.job;
     o.shard_i = (int)a.shard_i;
     o.shard_n = (int)a.shard_n;
     o.jobs = (int)a.jobs;
     o.outroot = a.outroot;
-    o.workspace = a.workspace;
-    o.open_backend = a.model ? cmd_batch_model : NULL;
+    o.workspace = a.c.workspace;
+    o.open_backend = a.c.model ? cmd_batch_model : NULL;
     o.backend_ctx = &a;
     if (batch_run(&o, &s, &err) != LP_OK) {
         fprintf(stderr, "loupe batch: %s\n", err.msg);

@@ -33,10 +33,52 @@ static void cmd_review_progress(void *ctx, const char *line)
 }
 
 typedef struct cmd_review_args {
-    const char *packet, *model, *mmproj, *outdir, *workspace;
-    int64_t threads, ctx, max_tokens, image_tokens, video_frames;
-    uint64_t seed;
+    const char *packet, *outdir;
+    cmd_review_common c;
 } cmd_review_args;
+
+int cmd_review_flag(const char *f, const char *v, cmd_review_common *c, lp_error *err)
+{
+    if (!strcmp(f, "-m"))
+        c->model = v;
+    else if (!strcmp(f, "--mmproj"))
+        c->mmproj = v;
+    else if (!strcmp(f, "--workspace"))
+        c->workspace = v;
+    else if (!strcmp(f, "-t")) {
+        c->threads_set = 1;
+        return lp_parse_i64(v, 0, LP_THREADPOOL_MAX, "-t", &c->threads, err) ? -1 : 1;
+    } else if (!strcmp(f, "-c"))
+        return lp_parse_i64(v, 256, 1 << 20, "-c", &c->ctx, err) ? -1 : 1;
+    else if (!strcmp(f, "-n"))
+        return lp_parse_i64(v, 16, 8192, "-n", &c->max_tokens, err) ? -1 : 1;
+    else if (!strcmp(f, "--image-tokens")) {
+        if (lp_parse_i64(v, 70, 1120, "--image-tokens", &c->image_tokens, err))
+            return -1;
+        if (c->image_tokens != 70 && c->image_tokens != 140 && c->image_tokens != 280 &&
+            c->image_tokens != 560 && c->image_tokens != 1120) {
+            lp_err_set(err, LP_ERR_USAGE, "--image-tokens: 70, 140, 280, 560 or 1120");
+            return -1;
+        }
+    } else if (!strcmp(f, "--video-frames"))
+        return lp_parse_i64(v, 1, 256, "--video-frames", &c->video_frames, err) ? -1 : 1;
+    else if (!strcmp(f, "--seed"))
+        return lp_parse_u64(v, UINT64_MAX, "--seed", &c->seed, err) ? -1 : 1;
+    else
+        return 0;
+    return 1;
+}
+
+void cmd_review_settings(const cmd_review_common *c, review_opts *o)
+{
+    review_sampling_default(&o->sampling);
+    o->sampling.seed = c->seed;
+    if (c->max_tokens)
+        o->sampling.max_tokens = (int)c->max_tokens;
+    o->image_tokens = (int)c->image_tokens;
+    o->video_frames = (int)c->video_frames;
+    o->workspace = c->workspace;
+}
 
 static int cmd_review_parse(int argc, char **argv, cmd_review_args *a, lp_error *err)
 {
@@ -56,60 +98,35 @@ static int cmd_review_parse(int argc, char **argv, cmd_review_args *a, lp_error 
             return 0;
         }
         i++;
-        if (!strcmp(f, "-m"))
-            a->model = v;
-        else if (!strcmp(f, "--mmproj"))
-            a->mmproj = v;
-        else if (!strcmp(f, "-o"))
-            a->outdir = v;
-        else if (!strcmp(f, "--workspace"))
-            a->workspace = v;
-        else if (!strcmp(f, "-t")) {
-            if (lp_parse_i64(v, 0, LP_THREADPOOL_MAX, "-t", &a->threads, err))
-                return 0;
-        } else if (!strcmp(f, "-c")) {
-            if (lp_parse_i64(v, 256, 1 << 20, "-c", &a->ctx, err))
-                return 0;
-        } else if (!strcmp(f, "-n")) {
-            if (lp_parse_i64(v, 16, 8192, "-n", &a->max_tokens, err))
-                return 0;
-        } else if (!strcmp(f, "--image-tokens")) {
-            if (lp_parse_i64(v, 70, 1120, "--image-tokens", &a->image_tokens, err))
-                return 0;
-            if (a->image_tokens != 70 && a->image_tokens != 140 && a->image_tokens != 280 &&
-                a->image_tokens != 560 && a->image_tokens != 1120) {
-                lp_err_set(err, LP_ERR_USAGE, "--image-tokens: 70, 140, 280, 560 or 1120");
-                return 0;
-            }
-        } else if (!strcmp(f, "--video-frames")) {
-            if (lp_parse_i64(v, 1, 256, "--video-frames", &a->video_frames, err))
-                return 0;
-        } else if (!strcmp(f, "--seed")) {
-            if (lp_parse_u64(v, UINT64_MAX, "--seed", &a->seed, err))
-                return 0;
-        } else {
-            lp_err_set(err, LP_ERR_USAGE, "unknown option '%s'", f);
+        int got = cmd_review_flag(f, v, &a->c, err);
+        if (got < 0)
             return 0;
+        if (got)
+            continue;
+        if (!strcmp(f, "-o")) {
+            a->outdir = v;
+            continue;
         }
+        lp_err_set(err, LP_ERR_USAGE, "unknown option '%s'", f);
+        return 0;
     }
     if (!a->packet) {
         lp_err_set(err, LP_ERR_USAGE, "which packet? (a folder or a .zip)");
         return 0;
     }
-    if (a->mmproj && !a->model) {
+    if (a->c.mmproj && !a->c.model) {
         lp_err_set(err, LP_ERR_USAGE, "--mmproj needs -m");
         return 0;
     }
     return 1;
 }
 
-/* Loads the model and fills the identity review.json records. */
-static lp_err cmd_review_model(const cmd_review_args *a, review_opts *o, lp_error *err)
+lp_err cmd_review_model(const cmd_review_common *c, review_opts *o, lp_error *err)
 {
-    local_opts lo = {.model = a->model,
-                     .mmproj = a->mmproj,
-                     .threads = (int)a->threads,
-                     .ctx = (uint32_t)a->ctx,
+    local_opts lo = {.model = c->model,
+                     .mmproj = c->mmproj,
+                     .threads = (int)c->threads,
+                     .ctx = (uint32_t)c->ctx,
                      .cache = GEMMA_CACHE_F16};
     lp_err rc = local_open(&lo, &o->b, err);
     if (!rc)
@@ -122,7 +139,7 @@ static lp_err cmd_review_model(const cmd_review_args *a, review_opts *o, lp_erro
              gemma_arch_name(local_model(o->b)->cfg.arch));
     snprintf(o->model_type, sizeof o->model_type, "%s", local_model_type(o->b));
     o->has_projector = local_has_projector(o->b);
-    o->model_path = a->model;
+    o->model_path = c->model;
     return LP_OK;
 }
 
@@ -144,16 +161,10 @@ int cmd_review(int argc, char **argv)
         cmd_review_usage(stderr);
         return CMD_EXIT_USAGE;
     }
-    review_sampling_default(&o.sampling);
-    o.sampling.seed = a.seed;
-    if (a.max_tokens)
-        o.sampling.max_tokens = (int)a.max_tokens;
-    o.image_tokens = (int)a.image_tokens;
-    o.video_frames = (int)a.video_frames;
+    cmd_review_settings(&a.c, &o);
     o.packet = a.packet;
-    o.workspace = a.workspace;
     o.on_progress = cmd_review_progress;
-    if (a.model && cmd_review_model(&a, &o, &err) != LP_OK)
+    if (a.c.model && cmd_review_model(&a.c, &o, &err) != LP_OK)
         goto out;
     if (a.outdir) {
         snprintf(outdir, sizeof outdir, "%s", a.outdir);
