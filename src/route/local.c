@@ -362,6 +362,26 @@ static void local_reuse(local_backend *lb, const mm_seq *seq)
         gemma_state_reset(lb->s);
 }
 
+/* An image block is prefilled in one batch, so a request whose largest block (1120 image
+ * tokens at the top budget) exceeds the state's batch gets a state with a batch that holds
+ * it; the cache starts empty then. Memory grows only for requests that need it. */
+static lp_err local_fit_batch(local_backend *lb, const mm_seq *seq, lp_error *err)
+{
+    size_t need = mm_seq_max_block(seq);
+    if (need <= gemma_state_batch(lb->s))
+        return LP_OK;
+    gemma_state_opts so = {
+        .n_ctx = gemma_state_ctx(lb->s), .n_batch = (uint32_t)need, .cache_type = lb->o.cache};
+    gemma_state *s = NULL;
+    lp_err rc = gemma_state_open(lb->m, &so, &s, err);
+    if (rc)
+        return rc;
+    gemma_state_close(lb->s);
+    lb->s = s;
+    lb->last_valid = 0;
+    return LP_OK;
+}
+
 static lp_err local_complete(backend *b, const backend_request *req, backend_response *out,
                              lp_error *err)
 {
@@ -378,6 +398,8 @@ static lp_err local_complete(backend *b, const backend_request *req, backend_res
     rc = local_sequence(lb, req, &seq, err);
     if (!rc && req->json_schema)
         rc = local_grammar(lb, req->json_schema, err);
+    if (!rc)
+        rc = local_fit_batch(lb, &seq, err);
     if (!rc) {
         local_reuse(lb, &seq);
         rc = local_generate(lb, req, &seq, &run, &st, err);

@@ -15,6 +15,11 @@ cp "$SRC/examples/spring-sale/packet.yaml" "$SRC/examples/spring-sale/brand.yaml
 "$LOUPE" gen-model --preset gemma4-tiny --type q8_0 --seed 1 -o "$TMP/m.gguf" \
     --mmproj "$TMP/mp.gguf" >/dev/null
 WS="$TMP/ws"
+# run with media: an image at the top budget (a 1120-token block, more than the default batch)
+"$LOUPE" run -m "$TMP/m.gguf" --mmproj "$TMP/mp.gguf" --image "$TMP/pkt/images/hero-a-story.png" \
+    --image-tokens 1120 --audio "$TMP/pkt/audio/voiceover-a.mp3" -p "Describe" -n 4 --temp 0 \
+    >/dev/null 2>"$TMP/errrun" || { cat "$TMP/errrun"; fail "run with an image and audio"; }
+grep -q "prompt [0-9]* tokens" "$TMP/errrun" || fail "run with media gave no timings"
 MM=(-m "$TMP/m.gguf" --mmproj "$TMP/mp.gguf" --image-tokens 70 --video-frames 2)
 
 # 1. the whole example with model and projector: exit 1 (variant B breaks the brand's words)
