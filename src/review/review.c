@@ -157,31 +157,44 @@ static lp_err review_checks(review_run_ctx *c, lp_error *err)
     return rc;
 }
 
-/* The safe-zone rows the checks left "not_checked" are decided once the model has said where
- * text and logos sit; without its regions they stay not_checked, saying why. */
+/* The safe-zone and contrast rows the checks left "not_checked" are decided once the model
+ * has said where text and logos sit (contrast measured by us inside the text boxes, on stills);
+ * without its regions they stay not_checked, saying why. */
 static lp_err review_safe_zones(review_run_ctx *c, lp_error *err)
 {
     for (size_t i = 0; i < c->r.n_assets; i++) {
         result_asset *ra = &c->r.assets[i];
-        const review_regions *rg = &c->regions[i];
-        for (size_t k = 0; k < ra->checks.n; k++) {
-            check_result *row = &ra->checks.items[k];
-            const placements_preset *pr;
-            if (strcmp(row->check, "safe_zone") != 0 || !row->placement ||
-                row->status != PLACEMENTS_VERDICT_NOT_CHECKED ||
-                strcmp(row->note, MEDIACHECK_NEEDS_REGIONS) != 0)
-                continue;
-            if (!rg->have) {
-                if (rg->note[0])
-                    snprintf(row->note, sizeof row->note, "%s (%.120s)", MEDIACHECK_NEEDS_REGIONS,
-                             rg->note);
-                continue;
-            }
-            pr = placements_find(c->pl, row->placement);
-            check_result fresh;
-            lp_err rc = mediacheck_safe_zone(ra->asset, pr, rg->boxes, rg->n, &fresh, err);
+        review_regions *rg = &c->regions[i];
+        int still =
+            ra->asset->kind == PLACEMENTS_KIND_IMAGE || ra->asset->kind == PLACEMENTS_KIND_PAGE;
+        if (rg->have && still) {
+            lp_err rc = review_media_contrast(ra->asset, rg->boxes, rg->n, err);
             if (rc)
                 return rc;
+        }
+        for (size_t k = 0; k < ra->checks.n; k++) {
+            check_result *row = &ra->checks.items[k], fresh;
+            int zone = !strcmp(row->check, "safe_zone"), contrast = !strcmp(row->check, "contrast");
+            if (!(zone || contrast) || row->status != PLACEMENTS_VERDICT_NOT_CHECKED ||
+                strcmp(row->note, MEDIACHECK_NEEDS_REGIONS) != 0 || (zone && !row->placement))
+                continue;
+            if (!rg->have || (contrast && !still)) {
+                if (!rg->have && rg->note[0])
+                    snprintf(row->note, sizeof row->note, "%s (%.120s)", MEDIACHECK_NEEDS_REGIONS,
+                             rg->note);
+                else if (contrast && rg->have)
+                    snprintf(row->note, sizeof row->note,
+                             "not checked: contrast is measured on stills only");
+                continue;
+            }
+            const placements_preset *pr =
+                row->placement ? placements_find(c->pl, row->placement) : NULL;
+            lp_err rc = zone ? mediacheck_safe_zone(ra->asset, pr, rg->boxes, rg->n, &fresh, err)
+                             : mediacheck_contrast(ra->asset, pr, rg->boxes, rg->n, &fresh, err);
+            if (rc)
+                return rc;
+            if (contrast)
+                fresh.variant = row->variant;
             *row = fresh;
         }
     }

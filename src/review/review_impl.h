@@ -24,6 +24,10 @@ typedef struct review_facts {
  * recorded in f, not returned; only running out of memory is an error. */
 lp_err review_media_gather(const manifest_asset *a, result_asset *ra, review_facts *f,
                            lp_error *err);
+/* Measures the contrast of each text box on a's picture (re-decoded: pixels are not kept
+ * between stages), for the contrast rule; logos are left alone. */
+lp_err review_media_contrast(const manifest_asset *a, mediacheck_box *boxes, size_t n,
+                             lp_error *err);
 /* The mediacheck view of f. */
 void review_media_facts(const review_facts *f, placements_kind kind, mediacheck_facts *mf);
 

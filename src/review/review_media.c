@@ -124,3 +124,23 @@ void review_media_facts(const review_facts *f, placements_kind kind, mediacheck_
     mf->probe = f->have_probe ? &f->probe : NULL;
     mf->loudness = f->have_loud ? &f->loud : NULL;
 }
+
+lp_err review_media_contrast(const manifest_asset *a, mediacheck_box *boxes, size_t n,
+                             lp_error *err)
+{
+    media_image img = {0};
+    lp_error e;
+    if (!a->path || n == 0)
+        return LP_OK;
+    if (media_image_decode_file(a->path, &img, NULL, &e) != LP_OK)
+        return e.code == LP_ERR_NOMEM ? lp_err_set(err, LP_ERR_NOMEM, "%s", e.msg) : LP_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (boxes[i].is_logo)
+            continue;
+        boxes[i].contrast = mediacheck_box_contrast(&img, &boxes[i]);
+        /* WCAG's large text (18 pt) read on a phone: a line at least 5 % of the picture high */
+        boxes[i].large_text = boxes[i].h >= 0.05;
+    }
+    media_image_free(&img);
+    return LP_OK;
+}

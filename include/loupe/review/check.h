@@ -21,7 +21,7 @@ typedef struct check_result {
     int has_limit;
     int limit_is_min; /* the limit is a floor: measured below it breaks it */
     const char *unit; /* static: "ratio", "px", "bytes", "s", "fps", "kbps", "LUFS", "dBTP",
-                         "chars", "words", "assets" */
+                         "chars", "words", "assets", "channels", "Hz" */
     placements_label label;
     int conflict;        /* sources disagree on the limit that decided the status */
     const char *source;  /* borrowed: the preset's source key, or the brand file's name */

@@ -84,6 +84,9 @@ lp_err mediacheck_safe_zone(const manifest_asset *a, const placements_preset *pr
 /* Fills *out with the contrast row (WCAG: >= 4.5:1, >= 3:1 for large text; logos exempt) of
  * the text boxes that carry a measured contrast: warn below, measured = the lowest ratio.
  * not_checked when no text box has a measured contrast. Same box validation as above. */
+/* The WCAG contrast ratio (1..21) inside box b of img: the 5th and 95th percentiles of the
+ * box's relative luminance taken as text and background. 0 when the box holds no pixel. */
+double mediacheck_box_contrast(const media_image *img, const mediacheck_box *b);
 lp_err mediacheck_contrast(const manifest_asset *a, const placements_preset *pr,
                            const mediacheck_box *boxes, size_t n, check_result *out, lp_error *err);
 
