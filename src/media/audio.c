@@ -76,19 +76,9 @@ static lp_err audio_run(const char *name, const char *path, const uint8_t *data,
         return lp_err_set(err, LP_ERR_USAGE, "%s: max_s %g outside (0, %g]", name, max_s,
                           MEDIA_AV_MAX_DURATION_S);
     a.max = (size_t)ceil(max_s * rate);
-    e = media_av_open(&in, name, path, data, n, err);
+    e = media_av_open_audio(&in, name, path, data, n, &si, &dec, err);
     if (e != LP_OK)
         return e;
-    si = media_av_first_stream(in.fmt, AVMEDIA_TYPE_AUDIO);
-    if (si < 0) {
-        e = lp_err_set(err, LP_ERR_NOTFOUND, "%s: no audio stream", name);
-        goto done;
-    }
-    e = media_av_check_duration(&in, err);
-    if (e == LP_OK)
-        e = media_av_decoder(&in, si, &dec, err);
-    if (e != LP_OK)
-        goto done;
     a.rs.out_rate = rate;
     av_channel_layout_default(&a.rs.out_layout, 1);
     a.rs.mean_downmix = 1;
@@ -103,7 +93,6 @@ static lp_err audio_run(const char *name, const char *path, const uint8_t *data,
         out->rate = rate;
         a.x = NULL;
     }
-done:
     lp_alloc_free(a.x);
     media_av_resampler_free(&a.rs);
     avcodec_free_context(&dec);

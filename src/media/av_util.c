@@ -622,3 +622,25 @@ void media_av_resampler_free(media_av_resampler *r)
     r->buf = NULL;
     r->cap = 0;
 }
+
+lp_err media_av_open_audio(media_av_input *in, const char *name, const char *path,
+                           const uint8_t *data, size_t n, int *si, AVCodecContext **dec,
+                           lp_error *err)
+{
+    lp_err e = media_av_open(in, name, path, data, n, err);
+    *dec = NULL;
+    if (e != LP_OK)
+        return e;
+    *si = media_av_first_stream(in->fmt, AVMEDIA_TYPE_AUDIO);
+    if (*si < 0)
+        e = lp_err_set(err, LP_ERR_NOTFOUND, "%s: no audio stream", name);
+    if (e == LP_OK)
+        e = media_av_check_duration(in, err);
+    if (e == LP_OK)
+        e = media_av_decoder(in, *si, dec, err);
+    if (e != LP_OK) {
+        avcodec_free_context(dec);
+        media_av_close(in);
+    }
+    return e;
+}

@@ -71,6 +71,12 @@ double media_av_sar(AVFormatContext *fmt, AVStream *st);
 /* A decoder for stream si, single-threaded, capped at MEDIA_IMAGE_MAX_PIXELS. Free with
  * avcodec_free_context. */
 lp_err media_av_decoder(const media_av_input *in, int si, AVCodecContext **out, lp_error *err);
+/* Opens the input, finds its first audio stream (LP_ERR_NOTFOUND "no audio stream"), checks the
+ * duration cap and opens the decoder: the start every audio reader shares. On failure the
+ * input is closed and *dec is NULL. */
+lp_err media_av_open_audio(media_av_input *in, const char *name, const char *path,
+                           const uint8_t *data, size_t n, int *si, AVCodecContext **dec,
+                           lp_error *err);
 
 /* Called for every decoded frame in presentation order; set *stop to end the loop early. */
 typedef lp_err (*media_av_frame_fn)(void *ctx, AVFrame *frame, int *stop, lp_error *err);

@@ -191,26 +191,16 @@ static lp_err loud_run(const char *name, const char *path, const uint8_t *data, 
         return lp_err_set(err, LP_ERR_USAGE, "%s: silence threshold %g dBFS outside -200..0", name,
                           silence_dbfs);
     l.thr = (float)pow(10.0, silence_dbfs / 20.0);
-    e = media_av_open(&in, name, path, data, n, err);
+    e = media_av_open_audio(&in, name, path, data, n, &si, &dec, err);
     if (e != LP_OK)
         return e;
-    si = media_av_first_stream(in.fmt, AVMEDIA_TYPE_AUDIO);
-    if (si < 0) {
-        e = lp_err_set(err, LP_ERR_NOTFOUND, "%s: no audio stream", name);
-        goto done;
-    }
-    e = media_av_check_duration(&in, err);
-    if (e == LP_OK)
-        e = media_av_decoder(&in, si, &dec, err);
-    if (e == LP_OK)
-        e = media_av_decode(&in, si, dec, loud_frame, &l, NULL, err);
+    e = media_av_decode(&in, si, dec, loud_frame, &l, NULL, err);
     if (e == LP_OK)
         e = media_av_resample(&l.rs, name, NULL, loud_sink, &l, err);
     if (e == LP_OK && !l.st)
         e = lp_err_set(err, LP_ERR_INVALID, "%s: the audio stream decodes to no samples", name);
     if (e == LP_OK)
         e = loud_result(&l, out, err);
-done:
     if (e != LP_OK)
         memset(out, 0, sizeof *out);
     if (l.st)

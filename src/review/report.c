@@ -432,3 +432,17 @@ lp_err report_write_all(const result *r, const placements *pl, const char *outdi
         lp_buf_free(&bufs[i]);
     return rc;
 }
+
+const char *report_next_source(const result *r, const char *last)
+{
+    const char *next = NULL;
+    for (size_t i = 0; i < r->n_assets; i++) {
+        const check_list *l = &r->assets[i].checks;
+        for (size_t k = 0; k < l->n; k++) {
+            const char *s = l->items[k].source;
+            if (s && (!last || strcmp(s, last) > 0) && (!next || strcmp(s, next) < 0))
+                next = s;
+        }
+    }
+    return next;
+}

@@ -420,15 +420,7 @@ static void html_sources(lp_buf *out, const result *r, const placements *pl)
         return;
     lp_buf_puts(out, "<h2>Sources</h2>\n<ul>\n");
     for (;;) {
-        const char *next = NULL;
-        for (size_t i = 0; i < r->n_assets; i++) {
-            const check_list *l = &r->assets[i].checks;
-            for (size_t k = 0; k < l->n; k++) {
-                const char *s = l->items[k].source;
-                if (s && (!last || strcmp(s, last) > 0) && (!next || strcmp(s, next) < 0))
-                    next = s;
-            }
-        }
+        const char *next = report_next_source(r, last);
         if (!next)
             break;
         const char *pages = placements_source_pages(pl, next);

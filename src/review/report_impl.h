@@ -29,5 +29,8 @@ double report_clamp01(double v);
 double report_clamp_time(double v);
 /* "ok" when s is 64 lowercase hex digits. */
 int report_hex64(const char *s);
+/* The smallest source key cited by any check row that sorts after last (NULL: the first);
+ * NULL when none is left. Walking it lists every cited source once, in name order. */
+const char *report_next_source(const result *r, const char *last);
 
 #endif
