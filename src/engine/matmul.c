@@ -23,7 +23,8 @@ typedef struct matmul_job {
 } matmul_job;
 
 typedef struct matmul_quant_job {
-    quant_from_f32_fn from_f32;
+    const quant_table *qt;
+    tensor_type wtype;
     const float *x;
     int64_t n_in;
     uint8_t *act;
@@ -49,7 +50,8 @@ static void matmul_quant_item(void *ctx, int64_t t, int thread)
     matmul_quant_job *j = ctx;
 
     (void)thread;
-    j->from_f32(j->x + t * j->n_in, j->act + (size_t)t * j->a_row_bytes, j->n_in);
+    quant_act_from_f32(j->qt, j->wtype, j->x + t * j->n_in, j->act + (size_t)t * j->a_row_bytes,
+                       j->n_in);
 }
 
 static void matmul_item(void *ctx, int64_t item, int thread)
@@ -95,7 +97,7 @@ lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t
         return lp_err_set(err, LP_ERR_UNSUPPORTED, "matmul: no kernels for type %s",
                           tensor_type_name(w->type));
     if (tensor_row_bytes(w->type, (uint64_t)w->n_in, &w_row, err) != LP_OK ||
-        tensor_row_bytes(k->act_type, (uint64_t)w->n_in, &a_row, err) != LP_OK)
+        quant_act_row_bytes(c->qt, w->type, w->n_in, &a_row, err) != LP_OK)
         return err ? err->code : LP_ERR_INVALID;
 
     job.act = (const uint8_t *)x;
@@ -111,7 +113,8 @@ lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t
             c->act = p;
             c->act_cap = need;
         }
-        qj.from_f32 = c->qt->k[k->act_type].from_f32;
+        qj.qt = c->qt;
+        qj.wtype = w->type;
         qj.x = x;
         qj.n_in = w->n_in;
         qj.act = c->act;

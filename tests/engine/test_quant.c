@@ -191,18 +191,20 @@ static void *test_alloc(uint64_t bytes)
     return p;
 }
 
+/* Bytes of wtype's activation row (its blocks and, for Q8_0, the sidecar). */
+static uint64_t test_act_bytes(const quant_table *t, tensor_type wtype, int64_t n)
+{
+    uint64_t bytes = 0;
+
+    assert_int_equal(quant_act_row_bytes(t, wtype, n, &bytes, NULL), LP_OK);
+    return bytes;
+}
+
 /* The activation row in the weight type's activation format. */
 static void test_quant_act(const quant_table *t, tensor_type wtype, const float *a, void *out,
                            int64_t n)
 {
-    tensor_type act = t->k[wtype].act_type;
-
-    if (act == TENSOR_TYPE_F32) {
-        memcpy(out, a, (size_t)n * sizeof(float));
-        return;
-    }
-    assert_non_null(t->k[act].from_f32);
-    t->k[act].from_f32(a, out, n);
+    quant_act_from_f32(t, wtype, a, out, n);
 }
 
 static uint32_t test_f32_bits(float f)
@@ -840,7 +842,7 @@ static void test_rows_make(test_rows *r, const quant_table *s, tensor_type ty, i
 
     r->wbuf = test_alloc(wbytes + 1);
     r->w = r->wbuf + (misalign ? 1 : 0);
-    r->a = test_alloc(test_row_bytes(act, n));
+    r->a = test_alloc(test_act_bytes(s, ty, n));
     r->wf = test_alloc((uint64_t)n * sizeof(float));
     r->af = test_alloc((uint64_t)n * sizeof(float));
     rng_seed(seed);
@@ -899,20 +901,24 @@ static void test_dot_q4_0_extreme(void **state)
 {
     const quant_table *t = test_table(*(quant_isa *)*state);
     block_q4_0 w[9];
-    block_q8_0 a[9];
-    float s = NAN;
-    int b;
+    uint8_t a[9 * (sizeof(block_q8_0) + QUANT_ACT_SIDECAR_PER_BLOCK)];
+    float x[9 * QUANT_QK], s = NAN;
+    int b, i;
 
+    assert_int_equal(test_act_bytes(t, TENSOR_TYPE_Q4_0, 9 * QUANT_QK), sizeof a);
     for (b = 0; b < 9; b++) {
         w[b].d = 0x3c00; /* fp16 1.0 */
         memset(w[b].qs, 0, sizeof w[b].qs);
-        a[b].d = 0x3c00;
-        memset(a[b].qs, 127, sizeof a[b].qs);
     }
+    for (i = 0; i < 9 * QUANT_QK; i++)
+        x[i] = 127.0f; /* quantizes to d = 1, codes 127 */
+    quant_act_from_f32(t, TENSOR_TYPE_Q4_0, x, a, 9 * QUANT_QK);
+    assert_int_equal(((const block_q8_0 *)a)[8].d, 0x3c00);
     t->k[TENSOR_TYPE_Q4_0].dot(9 * QUANT_QK, &s, w, a);
     assert_true(s == 9.0f * -32512.0f);
-    for (b = 0; b < 9; b++)
-        memset(a[b].qs, -127, sizeof a[b].qs);
+    for (i = 0; i < 9 * QUANT_QK; i++)
+        x[i] = -127.0f;
+    quant_act_from_f32(t, TENSOR_TYPE_Q4_0, x, a, 9 * QUANT_QK);
     t->k[TENSOR_TYPE_Q4_0].dot(9 * QUANT_QK, &s, w, a);
     assert_true(s == 9.0f * 32512.0f);
 }
@@ -943,7 +949,7 @@ static void test_dot4(void **state)
             if (!test_fits(ty, n))
                 continue;
             test_rows_make(&r, s, ty, n, (int)(li & 1), 5000 + (uint64_t)ty * 64 + li);
-            a_row = test_row_bytes(t->k[ty].act_type, n);
+            a_row = test_act_bytes(t, ty, n);
             stride = a_row + 3 + (uint64_t)(li & 1) * 61;
             acts = test_alloc(4 * stride);
             af = test_alloc((uint64_t)n * sizeof(float));

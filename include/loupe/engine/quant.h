@@ -43,6 +43,23 @@ typedef struct quant_table {
     quant_kernels k[TENSOR_TYPE_COUNT]; /* all-NULL entries for types without kernels */
 } quant_table;
 
+/* Activation rows. A row for act_type Q8_0 is its nb = n/32 blocks followed by a
+ * sidecar: nb f32 scales (each block's fp16 d, widened) and then nb int16 sums of
+ * each block's codes. It is written once per activation row and read by the dot
+ * of every weight row that meets it, so the offset types can multiply unsigned
+ * codes and subtract offset * sum once per block instead of folding signs into
+ * every byte, and no dot widens the activation scales again. F32 and Q8_K rows
+ * are their plain blocks (Q8_K carries its own sums). */
+#define QUANT_ACT_SIDECAR_PER_BLOCK (sizeof(float) + sizeof(int16_t))
+
+/* Bytes of one activation row of n values for weights of type wtype. */
+lp_err quant_act_row_bytes(const quant_table *qt, tensor_type wtype, int64_t n, uint64_t *out,
+                           lp_error *err);
+
+/* Converts n floats to wtype's activation row at y (quant_act_row_bytes long). */
+void quant_act_from_f32(const quant_table *qt, tensor_type wtype, const float *x, void *y,
+                        int64_t n);
+
 /* Whether this CPU (and OS, for AVX state) can run isa. */
 int quant_isa_supported(quant_isa isa);
 const char *quant_isa_name(quant_isa isa);

@@ -409,32 +409,45 @@ static void avx2_dot_q8_0(int64_t n, float *s, const void *w, const void *a)
     avx2_dot_blocks(n, s, w, a, sizeof(block_q8_0), avx2_w_q8_0, 0, 0);
 }
 
-/* One Q4_0 block's products as eight int16 partial sums, in 128-bit halves: the
- * low nibbles meet activations 0..15 and the high ones 16..31 where they lie, so
- * no cross-lane insert is needed (slow on CPUs that split 256-bit ops). Any sum of
- * its 32 products is at most 32*8*127 = 32512, so the int16 adds never wrap. */
-static inline __m128i avx2_q4_0_block(const block_q4_0 *b, const block_q8_0 *a)
+/* One Q4_0 block's code products as eight int16 partial sums: unsigned codes
+ * (0..15) against the activations, in 128-bit halves (the low nibbles meet
+ * activations 0..15 and the high ones 16..31 where they lie, so no cross-lane
+ * insert, slow on CPUs that split 256-bit ops). A pair of products is at most
+ * 2*15*127 = 3810 (no maddubs saturation) and a lane at most twice that. The
+ * weights' offset of 8 is taken off the block totals with the sidecar's sums. */
+static inline __m128i avx2_q4_0_codes(const block_q4_0 *b, const block_q8_0 *a)
 {
-    const __m128i m4 = _mm_set1_epi8(0x0f), off = _mm_set1_epi8(8);
+    const __m128i m4 = _mm_set1_epi8(0x0f);
     __m128i q = _mm_loadu_si128((const __m128i *)b->qs);
-    __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), off);
-    __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), off);
     __m128i y0 = _mm_loadu_si128((const __m128i *)a->qs);
     __m128i y1 = _mm_loadu_si128((const __m128i *)(a->qs + 16));
-    __m128i p0 = _mm_maddubs_epi16(_mm_sign_epi8(lo, lo), _mm_sign_epi8(y0, lo));
-    __m128i p1 = _mm_maddubs_epi16(_mm_sign_epi8(hi, hi), _mm_sign_epi8(y1, hi));
 
-    return _mm_add_epi16(p0, p1);
+    return _mm_add_epi16(_mm_maddubs_epi16(_mm_and_si128(q, m4), y0),
+                         _mm_maddubs_epi16(_mm_and_si128(_mm_srli_epi16(q, 4), m4), y1));
 }
 
-/* Lane k = the sum of the eight int16 of v[k] (exact under the caller's bound),
- * folded in 128-bit hadds: half the work of a 256-bit tree on split units. */
-static inline __m256i avx2_hsum8x8_i16(const __m128i *v)
+/* Lane k = sum of the eight int16 of v[k] minus 8 * sums[k]: block k's exact
+ * isum. The hadds wrap (a block's code products reach 32*15*127 = 60960), but
+ * every step is exact modulo 2^16 and the true result, sum of (code-8)*a, lies
+ * within +-32*8*127 = 32512, so the int16 it leaves is exact. */
+static inline __m256i avx2_q4_0_isum8(const __m128i *v, const uint8_t *sums)
 {
     __m128i a0 = _mm_hadd_epi16(v[0], v[1]), a1 = _mm_hadd_epi16(v[2], v[3]);
     __m128i a2 = _mm_hadd_epi16(v[4], v[5]), a3 = _mm_hadd_epi16(v[6], v[7]);
+    __m128i c = _mm_hadd_epi16(_mm_hadd_epi16(a0, a1), _mm_hadd_epi16(a2, a3));
+    __m128i off = _mm_slli_epi16(_mm_loadu_si128((const __m128i *)sums), 3);
 
-    return _mm256_cvtepi16_epi32(_mm_hadd_epi16(_mm_hadd_epi16(a0, a1), _mm_hadd_epi16(a2, a3)));
+    return _mm256_cvtepi16_epi32(_mm_sub_epi16(c, off));
+}
+
+/* One block's isum for the remainder loop, in int32 throughout. */
+static inline int32_t avx2_q4_0_isum1(const block_q4_0 *b, const block_q8_0 *a,
+                                      const uint8_t *sum)
+{
+    int16_t s;
+
+    memcpy(&s, sum, sizeof s);
+    return avx2_hsum_i32(_mm256_cvtepi16_epi32(avx2_q4_0_codes(b, a))) - 8 * (int32_t)s;
 }
 
 static void avx2_dot_q4_0(int64_t n, float *s, const void *w, const void *a)
@@ -442,24 +455,29 @@ static void avx2_dot_q4_0(int64_t n, float *s, const void *w, const void *a)
     const block_q4_0 *bw = w;
     const block_q8_0 *ba = a;
     int64_t nb = n / QUANT_QK, i;
+    const uint8_t *sd = (const uint8_t *)a + quant_act_scales_off(nb);
+    const uint8_t *ss = (const uint8_t *)a + quant_act_sums_off(nb);
     __m256 acc = _mm256_setzero_ps();
     float lane[QUANT_BLANES];
     int k;
 
     for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
         __m128i vi[QUANT_BLANES];
+        __m256 d;
         avx2_prefetch(bw + i, sizeof *bw * QUANT_BLANES);
 #pragma GCC unroll 8
         for (k = 0; k < QUANT_BLANES; k++)
-            vi[k] = avx2_q4_0_block(&bw[i + k], &ba[i + k]);
+            vi[k] = avx2_q4_0_codes(&bw[i + k], &ba[i + k]);
+        /* the two multiplies of quant_term_sym, the scales widened as it does */
+        d = _mm256_mul_ps(avx2_half8(bw + i, sizeof *bw, 0),
+                          _mm256_loadu_ps((const float *)(sd + (size_t)i * sizeof(float))));
         acc = _mm256_add_ps(
-            acc, avx2_terms_sym(bw + i, sizeof *bw, ba + i, sizeof *ba, avx2_hsum8x8_i16(vi)));
+            acc, _mm256_mul_ps(d, _mm256_cvtepi32_ps(avx2_q4_0_isum8(vi, ss + (size_t)i * 2))));
     }
     _mm256_storeu_ps(lane, acc);
-    for (; i < nb; i++) {
-        __m256i v = _mm256_cvtepi16_epi32(avx2_q4_0_block(&bw[i], &ba[i]));
-        lane[i % QUANT_BLANES] += quant_term_sym(bw[i].d, ba[i].d, avx2_hsum_i32(v));
-    }
+    for (; i < nb; i++)
+        lane[i % QUANT_BLANES] +=
+            quant_term_sym(bw[i].d, ba[i].d, avx2_q4_0_isum1(&bw[i], &ba[i], ss + (size_t)i * 2));
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -561,9 +579,54 @@ avx2_dot4_blocks(int64_t n, float *s, const void *w, const void *a, size_t a_str
         s[j] = quant_lanes_sum(lane[j], QUANT_BLANES);
 }
 
+/* avx2_dot_q4_0 for four activation rows: eight blocks' codes are unpacked once
+ * (in value order across the two 128-bit halves) and their scales widened once;
+ * each row then forms the same exact isums and float terms as the dot. A row's
+ * eight int16 lanes of a block sum to at most 8 * 3810, so avx2_hsum8_i16 is
+ * exact here before the offset comes off in int32. */
 static void avx2_dot4_q4_0(int64_t n, float *s, const void *w, const void *a, size_t a_stride)
 {
-    avx2_dot4_blocks(n, s, w, a, a_stride, sizeof(block_q4_0), avx2_w_q4_0, 0, 1);
+    const block_q4_0 *bw = w;
+    int64_t nb = n / QUANT_QK, i;
+    const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                     _mm256_setzero_ps()};
+    float lane[4][QUANT_BLANES];
+    int j, k;
+
+    for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
+        __m256i xu[QUANT_BLANES];
+        __m256 dw = avx2_half8(bw + i, sizeof *bw, 0);
+#pragma GCC unroll 8
+        for (k = 0; k < QUANT_BLANES; k++)
+            xu[k] = avx2_nibbles(bw[i + k].qs);
+        for (j = 0; j < 4; j++) {
+            const uint8_t *aj = (const uint8_t *)a + (size_t)j * a_stride;
+            const block_q8_0 *ba = (const block_q8_0 *)aj;
+            __m256i vi[QUANT_BLANES], si, off;
+            __m256 da = _mm256_loadu_ps((const float *)(aj + sd_off + (size_t)i * sizeof(float)));
+#pragma GCC unroll 8
+            for (k = 0; k < QUANT_BLANES; k++)
+                vi[k] = _mm256_maddubs_epi16(xu[k], avx2_ld32(ba[i + k].qs));
+            off = _mm256_cvtepi16_epi32(
+                _mm_loadu_si128((const __m128i *)(aj + ss_off + (size_t)i * 2)));
+            si = _mm256_sub_epi32(avx2_hsum8_i16(vi), _mm256_slli_epi32(off, 3));
+            acc[j] = _mm256_add_ps(acc[j],
+                                   _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(si)));
+        }
+    }
+    for (j = 0; j < 4; j++)
+        _mm256_storeu_ps(lane[j], acc[j]);
+    for (; i < nb; i++) {
+        for (j = 0; j < 4; j++) {
+            const uint8_t *aj = (const uint8_t *)a + (size_t)j * a_stride;
+            const block_q8_0 *ba = (const block_q8_0 *)aj;
+            lane[j][i % QUANT_BLANES] += quant_term_sym(
+                bw[i].d, ba[i].d, avx2_q4_0_isum1(&bw[i], &ba[i], aj + ss_off + (size_t)i * 2));
+        }
+    }
+    for (j = 0; j < 4; j++)
+        s[j] = quant_lanes_sum(lane[j], QUANT_BLANES);
 }
 
 static void avx2_dot4_q5_0(int64_t n, float *s, const void *w, const void *a, size_t a_stride)

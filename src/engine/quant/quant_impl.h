@@ -107,6 +107,19 @@ _Static_assert(sizeof(block_q5_K) == 176, "block_q5_K layout");
 _Static_assert(sizeof(block_q6_K) == 210, "block_q6_K layout");
 _Static_assert(sizeof(block_q8_K) == 292, "block_q8_K layout");
 
+/* Byte offsets in a Q8_0 activation row of nb blocks of its sidecar (quant.h): nb
+ * f32 scales, then nb int16 code sums. Neither is aligned: read with memcpy or
+ * unaligned loads. */
+static inline size_t quant_act_scales_off(int64_t nb)
+{
+    return (size_t)nb * sizeof(block_q8_0);
+}
+
+static inline size_t quant_act_sums_off(int64_t nb)
+{
+    return quant_act_scales_off(nb) + (size_t)nb * sizeof(float);
+}
+
 /* Each fills only the entries it implements; see quant_dispatch.c for the order. */
 void quant_ref_fill(quant_table *t);
 void quant_avx2_fill(quant_table *t);
