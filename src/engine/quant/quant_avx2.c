@@ -290,25 +290,39 @@ static inline __m256 avx2_half8(const void *blocks, size_t stride, size_t off)
     return _mm256_cvtph_ps(_mm_unpacklo_epi64(lo, hi));
 }
 
-/* quant_term_sym of eight blocks, lane k = block k; the same two f32 multiplies. */
-static inline __m256 avx2_terms_sym(const void *bw, size_t sw, const void *ba, size_t sa,
-                                    __m256i isum)
+/* quant_term_sym of eight blocks, lane k = block k, the activation scales read
+ * widened from the sidecar at da; the same two f32 multiplies. */
+static inline __m256 avx2_terms_sym(const void *bw, size_t sw, const uint8_t *da, __m256i isum)
 {
-    __m256 d = _mm256_mul_ps(avx2_half8(bw, sw, 0), avx2_half8(ba, sa, 0));
+    __m256 d = _mm256_mul_ps(avx2_half8(bw, sw, 0), _mm256_loadu_ps((const float *)da));
 
     return _mm256_mul_ps(d, _mm256_cvtepi32_ps(isum));
 }
 
 /* quant_term_off of eight blocks: m sits right after d in Q4_1 and Q5_1. */
 _Static_assert(offsetof(block_q4_1, m) == 2 && offsetof(block_q5_1, m) == 2, "m after d");
-static inline __m256 avx2_terms_off(const void *bw, size_t sw, const void *ba, size_t sa,
-                                    __m256i isum, __m256i asum)
+static inline __m256 avx2_terms_off(const void *bw, size_t sw, const uint8_t *da_p, __m256i isum,
+                                    __m256i asum)
 {
-    __m256 da = avx2_half8(ba, sa, 0);
+    __m256 da = _mm256_loadu_ps((const float *)da_p);
     __m256 t = _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 0), da), _mm256_cvtepi32_ps(isum));
 
     return _mm256_add_ps(
         t, _mm256_mul_ps(_mm256_mul_ps(avx2_half8(bw, sw, 2), da), _mm256_cvtepi32_ps(asum)));
+}
+
+/* The sidecar's code sums of eight blocks at p, widened to int32. */
+static inline __m256i avx2_sums8(const uint8_t *p)
+{
+    return _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p));
+}
+
+static inline int32_t avx2_sum1(const uint8_t *p)
+{
+    int16_t v;
+
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
 /* The 32 weights of one block as bytes: Q8_0, Q4_0 and Q5_0 signed (offset removed),
@@ -347,45 +361,42 @@ static inline __m256i avx2_w_q5_1(const void *b)
 
 /* Every 32-block dot: eight blocks per step into the lanes of acc, the remainder
  * block by block into the same lanes. off selects the unsigned-with-offset form
- * (term d*da*isum + m*da*asum) over the signed one (d*da*isum). Always inlined,
- * so each wrapper below compiles to a loop with wfn and off constant. */
+ * (term d*da*isum + m*da*asum, asum from the sidecar) over the signed one
+ * (d*da*isum). Always inlined, so each wrapper below compiles to a loop with wfn
+ * and off constant. */
 static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, float *s,
                                                                   const void *w, const void *a,
                                                                   size_t wsize, avx2_weights_fn wfn,
                                                                   int off, int narrow)
 {
-    const __m256i one = _mm256_set1_epi8(1);
     const uint8_t *pw = w;
     const block_q8_0 *ba = a;
     int64_t nb = n / QUANT_QK, i;
+    const uint8_t *sd = (const uint8_t *)a + quant_act_scales_off(nb);
+    const uint8_t *ss = (const uint8_t *)a + quant_act_sums_off(nb);
     __m256 acc = _mm256_setzero_ps();
     float lane[QUANT_BLANES];
     int k;
 
     for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
         const uint8_t *pb = pw + (size_t)i * wsize;
-        __m256i vi[QUANT_BLANES], va[QUANT_BLANES];
-        __m256i si, sa = _mm256_setzero_si256();
+        __m256i vi[QUANT_BLANES], si;
         avx2_prefetch(pb, QUANT_BLANES * wsize);
 #pragma GCC unroll 8
         for (k = 0; k < QUANT_BLANES; k++) {
             __m256i x = wfn(pb + (size_t)k * wsize), y = avx2_ld32(ba[i + k].qs);
-            if (narrow) {
+            if (narrow)
                 vi[k] = off ? _mm256_maddubs_epi16(x, y)
                             : _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-                va[k] = off ? _mm256_maddubs_epi16(one, y) : vi[k];
-            } else {
+            else
                 vi[k] = off ? avx2_dot_u8(x, y) : avx2_dot_i8(x, y);
-                va[k] = off ? avx2_dot_u8(one, y) : vi[k];
-            }
         }
         si = narrow ? avx2_hsum8_i16(vi) : avx2_hsum8_i32(vi);
         if (off)
-            sa = narrow ? avx2_hsum8_i16(va) : avx2_hsum8_i32(va);
-        if (off)
-            acc = _mm256_add_ps(acc, avx2_terms_off(pb, wsize, ba + i, sizeof *ba, si, sa));
+            acc = _mm256_add_ps(acc, avx2_terms_off(pb, wsize, sd + (size_t)i * sizeof(float), si,
+                                                    avx2_sums8(ss + (size_t)i * 2)));
         else
-            acc = _mm256_add_ps(acc, avx2_terms_sym(pb, wsize, ba + i, sizeof *ba, si));
+            acc = _mm256_add_ps(acc, avx2_terms_sym(pb, wsize, sd + (size_t)i * sizeof(float), si));
     }
     _mm256_storeu_ps(lane, acc);
     for (; i < nb; i++) {
@@ -395,9 +406,8 @@ static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, flo
         memcpy(&d, pb, sizeof d); /* d leads every 32-block struct, m follows it */
         memcpy(&m, pb + 2, sizeof m);
         if (off)
-            lane[i % QUANT_BLANES] +=
-                quant_term_off(d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)),
-                               avx2_hsum_i32(avx2_dot_u8(one, y)));
+            lane[i % QUANT_BLANES] += quant_term_off(d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)),
+                                                     avx2_sum1(ss + (size_t)i * 2));
         else
             lane[i % QUANT_BLANES] += quant_term_sym(d, ba[i].d, avx2_hsum_i32(avx2_dot_i8(x, y)));
     }
@@ -409,32 +419,56 @@ static void avx2_dot_q8_0(int64_t n, float *s, const void *w, const void *a)
     avx2_dot_blocks(n, s, w, a, sizeof(block_q8_0), avx2_w_q8_0, 0, 0);
 }
 
-/* One Q4_0 block's code products as eight int16 partial sums: unsigned codes
- * (0..15) against the activations, in 128-bit halves (the low nibbles meet
- * activations 0..15 and the high ones 16..31 where they lie, so no cross-lane
- * insert, slow on CPUs that split 256-bit ops). A pair of products is at most
- * 2*15*127 = 3810 (no maddubs saturation) and a lane at most twice that. The
- * weights' offset of 8 is taken off the block totals with the sidecar's sums. */
-static inline __m128i avx2_q4_0_codes(const block_q4_0 *b, const block_q8_0 *a)
+/* One Q4_0 block's codes (0..15) in value order as two 128-bit halves: the low
+ * nibbles are values 0..15 and meet activations 0..15 where they lie, so no
+ * cross-lane insert is needed (slow on CPUs that split 256-bit ops). */
+static inline void avx2_q4_0_unpack(const block_q4_0 *b, __m128i *lo, __m128i *hi)
 {
     const __m128i m4 = _mm_set1_epi8(0x0f);
     __m128i q = _mm_loadu_si128((const __m128i *)b->qs);
+
+    *lo = _mm_and_si128(q, m4);
+    *hi = _mm_and_si128(_mm_srli_epi16(q, 4), m4);
+}
+
+/* Codes times one activation block as eight int16 partial sums. A pair of
+ * products is at most 2*15*127 = 3810 (no maddubs saturation), a lane twice that.
+ * The weights' offset of 8 comes off the block totals with the sidecar's sums. */
+static inline __m128i avx2_q4_0_mul(__m128i lo, __m128i hi, const block_q8_0 *a)
+{
     __m128i y0 = _mm_loadu_si128((const __m128i *)a->qs);
     __m128i y1 = _mm_loadu_si128((const __m128i *)(a->qs + 16));
 
-    return _mm_add_epi16(_mm_maddubs_epi16(_mm_and_si128(q, m4), y0),
-                         _mm_maddubs_epi16(_mm_and_si128(_mm_srli_epi16(q, 4), m4), y1));
+    return _mm_add_epi16(_mm_maddubs_epi16(lo, y0), _mm_maddubs_epi16(hi, y1));
+}
+
+static inline __m128i avx2_q4_0_codes(const block_q4_0 *b, const block_q8_0 *a)
+{
+    __m128i lo, hi;
+
+    avx2_q4_0_unpack(b, &lo, &hi);
+    return avx2_q4_0_mul(lo, hi, a);
+}
+
+/* Interleaved sums of two vectors' int16 pairs: one level of the tree below. */
+static inline __m128i avx2_fold16(__m128i a, __m128i b)
+{
+    return _mm_add_epi16(_mm_unpacklo_epi16(a, b), _mm_unpackhi_epi16(a, b));
 }
 
 /* Lane k = sum of the eight int16 of v[k] minus 8 * sums[k]: block k's exact
- * isum. The hadds wrap (a block's code products reach 32*15*127 = 60960), but
+ * isum. The adds wrap (a block's code products reach 32*15*127 = 60960), but
  * every step is exact modulo 2^16 and the true result, sum of (code-8)*a, lies
- * within +-32*8*127 = 32512, so the int16 it leaves is exact. */
+ * within +-32*8*127 = 32512, so the int16 it leaves is exact. The tree is
+ * transposes and adds of single-uop unpacks: hadd costs several uops at half
+ * the throughput on the CPUs this targets. */
 static inline __m256i avx2_q4_0_isum8(const __m128i *v, const uint8_t *sums)
 {
-    __m128i a0 = _mm_hadd_epi16(v[0], v[1]), a1 = _mm_hadd_epi16(v[2], v[3]);
-    __m128i a2 = _mm_hadd_epi16(v[4], v[5]), a3 = _mm_hadd_epi16(v[6], v[7]);
-    __m128i c = _mm_hadd_epi16(_mm_hadd_epi16(a0, a1), _mm_hadd_epi16(a2, a3));
+    __m128i s01 = avx2_fold16(v[0], v[1]), s23 = avx2_fold16(v[2], v[3]);
+    __m128i s45 = avx2_fold16(v[4], v[5]), s67 = avx2_fold16(v[6], v[7]);
+    __m128i s03 = _mm_add_epi16(_mm_unpacklo_epi32(s01, s23), _mm_unpackhi_epi32(s01, s23));
+    __m128i s47 = _mm_add_epi16(_mm_unpacklo_epi32(s45, s67), _mm_unpackhi_epi32(s45, s67));
+    __m128i c = _mm_add_epi16(_mm_unpacklo_epi64(s03, s47), _mm_unpackhi_epi64(s03, s47));
     __m128i off = _mm_slli_epi16(_mm_loadu_si128((const __m128i *)sums), 3);
 
     return _mm256_cvtepi16_epi32(_mm_sub_epi16(c, off));
@@ -503,9 +537,9 @@ static inline __attribute__((always_inline)) void
 avx2_dot4_blocks(int64_t n, float *s, const void *w, const void *a, size_t a_stride, size_t wsize,
                  avx2_weights_fn wfn, int off, int narrow)
 {
-    const __m256i one = _mm256_set1_epi8(1);
     const uint8_t *pw = w;
     int64_t nb = n / QUANT_QK, i;
+    const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
     float lane[4][QUANT_BLANES];
@@ -524,33 +558,25 @@ avx2_dot4_blocks(int64_t n, float *s, const void *w, const void *a, size_t a_str
             xs[k] = x;
         }
         for (j = 0; j < 4; j++) {
-            const block_q8_0 *ba = (const block_q8_0 *)((const uint8_t *)a + (size_t)j * a_stride);
-            __m256i vi[QUANT_BLANES], va[QUANT_BLANES];
-            __m256i si, sa = _mm256_setzero_si256();
-            __m256 da;
+            const uint8_t *aj = (const uint8_t *)a + (size_t)j * a_stride;
+            const block_q8_0 *ba = (const block_q8_0 *)aj;
+            __m256i vi[QUANT_BLANES], si;
+            __m256 da = _mm256_loadu_ps((const float *)(aj + sd_off + (size_t)i * sizeof(float)));
 #pragma GCC unroll 8
             for (k = 0; k < QUANT_BLANES; k++) {
                 __m256i y = avx2_ld32(ba[i + k].qs);
                 __m256i p = _mm256_maddubs_epi16(xu[k], off ? y : _mm256_sign_epi8(y, xs[k]));
-                if (narrow) {
-                    vi[k] = p;
-                    va[k] = off ? _mm256_maddubs_epi16(one, y) : p;
-                } else {
-                    vi[k] = _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-                    va[k] = off ? avx2_dot_u8(one, y) : vi[k];
-                }
+                vi[k] = narrow ? p : _mm256_madd_epi16(p, _mm256_set1_epi16(1));
             }
             si = narrow ? avx2_hsum8_i16(vi) : avx2_hsum8_i32(vi);
-            if (off)
-                sa = narrow ? avx2_hsum8_i16(va) : avx2_hsum8_i32(va);
-            da = avx2_half8(ba + i, sizeof *ba, 0);
             /* the operations of avx2_terms_sym / avx2_terms_off, in their order */
-            if (off)
+            if (off) {
+                __m256i sa = avx2_sums8(aj + ss_off + (size_t)i * 2);
                 acc[j] = _mm256_add_ps(
                     acc[j],
                     _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(si)),
                                   _mm256_mul_ps(_mm256_mul_ps(mw, da), _mm256_cvtepi32_ps(sa))));
-            else
+            } else
                 acc[j] = _mm256_add_ps(
                     acc[j], _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(si)));
         }
@@ -564,12 +590,13 @@ avx2_dot4_blocks(int64_t n, float *s, const void *w, const void *a, size_t a_str
         memcpy(&d, pb, sizeof d);
         memcpy(&m, pb + 2, sizeof m);
         for (j = 0; j < 4; j++) {
-            const block_q8_0 *ba = (const block_q8_0 *)((const uint8_t *)a + (size_t)j * a_stride);
+            const uint8_t *aj = (const uint8_t *)a + (size_t)j * a_stride;
+            const block_q8_0 *ba = (const block_q8_0 *)aj;
             __m256i y = avx2_ld32(ba[i].qs);
             if (off)
                 lane[j][i % QUANT_BLANES] +=
                     quant_term_off(d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)),
-                                   avx2_hsum_i32(avx2_dot_u8(one, y)));
+                                   avx2_sum1(aj + ss_off + (size_t)i * 2));
             else
                 lane[j][i % QUANT_BLANES] +=
                     quant_term_sym(d, ba[i].d, avx2_hsum_i32(avx2_dot_i8(x, y)));
@@ -580,10 +607,8 @@ avx2_dot4_blocks(int64_t n, float *s, const void *w, const void *a, size_t a_str
 }
 
 /* avx2_dot_q4_0 for four activation rows: eight blocks' codes are unpacked once
- * (in value order across the two 128-bit halves) and their scales widened once;
- * each row then forms the same exact isums and float terms as the dot. A row's
- * eight int16 lanes of a block sum to at most 8 * 3810, so avx2_hsum8_i16 is
- * exact here before the offset comes off in int32. */
+ * and their scales widened once; each row then forms the same exact isums and
+ * float terms as the dot. */
 static void avx2_dot4_q4_0(int64_t n, float *s, const void *w, const void *a, size_t a_stride)
 {
     const block_q4_0 *bw = w;
@@ -595,24 +620,23 @@ static void avx2_dot4_q4_0(int64_t n, float *s, const void *w, const void *a, si
     int j, k;
 
     for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
-        __m256i xu[QUANT_BLANES];
+        __m128i lo[QUANT_BLANES], hi[QUANT_BLANES];
         __m256 dw = avx2_half8(bw + i, sizeof *bw, 0);
+        avx2_prefetch(bw + i, sizeof *bw * QUANT_BLANES);
 #pragma GCC unroll 8
         for (k = 0; k < QUANT_BLANES; k++)
-            xu[k] = avx2_nibbles(bw[i + k].qs);
+            avx2_q4_0_unpack(&bw[i + k], &lo[k], &hi[k]);
         for (j = 0; j < 4; j++) {
             const uint8_t *aj = (const uint8_t *)a + (size_t)j * a_stride;
             const block_q8_0 *ba = (const block_q8_0 *)aj;
-            __m256i vi[QUANT_BLANES], si, off;
+            __m128i vi[QUANT_BLANES];
             __m256 da = _mm256_loadu_ps((const float *)(aj + sd_off + (size_t)i * sizeof(float)));
 #pragma GCC unroll 8
             for (k = 0; k < QUANT_BLANES; k++)
-                vi[k] = _mm256_maddubs_epi16(xu[k], avx2_ld32(ba[i + k].qs));
-            off = _mm256_cvtepi16_epi32(
-                _mm_loadu_si128((const __m128i *)(aj + ss_off + (size_t)i * 2)));
-            si = _mm256_sub_epi32(avx2_hsum8_i16(vi), _mm256_slli_epi32(off, 3));
-            acc[j] = _mm256_add_ps(acc[j],
-                                   _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(si)));
+                vi[k] = avx2_q4_0_mul(lo[k], hi[k], &ba[i + k]);
+            acc[j] = _mm256_add_ps(
+                acc[j], _mm256_mul_ps(_mm256_mul_ps(dw, da),
+                                      _mm256_cvtepi32_ps(avx2_q4_0_isum8(vi, aj + ss_off + (size_t)i * 2))));
         }
     }
     for (j = 0; j < 4; j++)
