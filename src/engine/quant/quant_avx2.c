@@ -462,16 +462,27 @@ static inline __m128i avx2_fold16(__m128i a, __m128i b)
  * within +-32*8*127 = 32512, so the int16 it leaves is exact. The tree is
  * transposes and adds of single-uop unpacks: hadd costs several uops at half
  * the throughput on the CPUs this targets. */
-static inline __m256i avx2_q4_0_isum8(const __m128i *v, const uint8_t *sums)
+static inline __m128i avx2_fold32(__m128i a, __m128i b)
 {
-    __m128i s01 = avx2_fold16(v[0], v[1]), s23 = avx2_fold16(v[2], v[3]);
-    __m128i s45 = avx2_fold16(v[4], v[5]), s67 = avx2_fold16(v[6], v[7]);
-    __m128i s03 = _mm_add_epi16(_mm_unpacklo_epi32(s01, s23), _mm_unpackhi_epi32(s01, s23));
-    __m128i s47 = _mm_add_epi16(_mm_unpacklo_epi32(s45, s67), _mm_unpackhi_epi32(s45, s67));
+    return _mm_add_epi16(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
+}
+
+/* The tree's last level: s03 and s47 (blocks 0..3 and 4..7 folded) to the eight
+ * isums, the offset taken off with the sidecar sums at sums. */
+static inline __m256i avx2_q4_0_isum_last(__m128i s03, __m128i s47, const uint8_t *sums)
+{
     __m128i c = _mm_add_epi16(_mm_unpacklo_epi64(s03, s47), _mm_unpackhi_epi64(s03, s47));
     __m128i off = _mm_slli_epi16(_mm_loadu_si128((const __m128i *)sums), 3);
 
     return _mm256_cvtepi16_epi32(_mm_sub_epi16(c, off));
+}
+
+static inline __m256i avx2_q4_0_isum8(const __m128i *v, const uint8_t *sums)
+{
+    __m128i s03 = avx2_fold32(avx2_fold16(v[0], v[1]), avx2_fold16(v[2], v[3]));
+    __m128i s47 = avx2_fold32(avx2_fold16(v[4], v[5]), avx2_fold16(v[6], v[7]));
+
+    return avx2_q4_0_isum_last(s03, s47, sums);
 }
 
 /* One block's isum for the remainder loop, in int32 throughout. */
@@ -606,44 +617,67 @@ avx2_dot4_blocks(int64_t n, float *s, const void *w, const void *a, size_t a_str
         s[j] = quant_lanes_sum(lane[j], QUANT_BLANES);
 }
 
-/* avx2_dot_q4_0 for four activation rows: eight blocks' codes are unpacked once
- * and their scales widened once; each row then forms the same exact isums and
- * float terms as the dot. */
+/* Blocks b[0..3] against block i..i+3 of four activation rows (stride apart),
+ * folded to the tree's s03 level per row. Each pair of blocks is unpacked once
+ * and met by every row before the next, so the codes stay in registers (maddubs
+ * takes only its signed operand from memory). */
+static inline __attribute__((always_inline)) void
+avx2_q4_0_fold4(const block_q4_0 *b, const uint8_t *a, size_t stride, int64_t i, __m128i *out)
+{
+    __m128i lo0, hi0, lo1, hi1, s01[4];
+    int j;
+
+    avx2_q4_0_unpack(&b[0], &lo0, &hi0);
+    avx2_q4_0_unpack(&b[1], &lo1, &hi1);
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++) {
+        const block_q8_0 *ba = (const block_q8_0 *)(a + (size_t)j * stride) + i;
+        s01[j] = avx2_fold16(avx2_q4_0_mul(lo0, hi0, &ba[0]), avx2_q4_0_mul(lo1, hi1, &ba[1]));
+    }
+    avx2_q4_0_unpack(&b[2], &lo0, &hi0);
+    avx2_q4_0_unpack(&b[3], &lo1, &hi1);
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++) {
+        const block_q8_0 *ba = (const block_q8_0 *)(a + (size_t)j * stride) + i;
+        out[j] = avx2_fold32(s01[j], avx2_fold16(avx2_q4_0_mul(lo0, hi0, &ba[2]),
+                                                 avx2_q4_0_mul(lo1, hi1, &ba[3])));
+    }
+}
+
+/* avx2_dot_q4_0 for four activation rows: each block's codes are unpacked once
+ * and its scales widened once; each row then forms the same exact isums (the
+ * same int16 tree, modulo 2^16) and float terms as the dot. */
 static void avx2_dot4_q4_0(int64_t n, float *s, const void *w, const void *a, size_t a_stride)
 {
     const block_q4_0 *bw = w;
+    const uint8_t *pa = a;
     int64_t nb = n / QUANT_QK, i;
     const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                      _mm256_setzero_ps()};
     float lane[4][QUANT_BLANES];
-    int j, k;
+    int j;
 
     for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
-        __m128i lo[QUANT_BLANES], hi[QUANT_BLANES];
+        __m128i s03[4], s47[4];
         __m256 dw = avx2_half8(bw + i, sizeof *bw, 0);
         avx2_prefetch(bw + i, sizeof *bw * QUANT_BLANES);
-#pragma GCC unroll 8
-        for (k = 0; k < QUANT_BLANES; k++)
-            avx2_q4_0_unpack(&bw[i + k], &lo[k], &hi[k]);
+        avx2_q4_0_fold4(bw + i, pa, a_stride, i, s03);
+        avx2_q4_0_fold4(bw + i + 4, pa, a_stride, i + 4, s47);
+#pragma GCC unroll 4
         for (j = 0; j < 4; j++) {
-            const uint8_t *aj = (const uint8_t *)a + (size_t)j * a_stride;
-            const block_q8_0 *ba = (const block_q8_0 *)aj;
-            __m128i vi[QUANT_BLANES];
+            const uint8_t *aj = pa + (size_t)j * a_stride;
             __m256 da = _mm256_loadu_ps((const float *)(aj + sd_off + (size_t)i * sizeof(float)));
-#pragma GCC unroll 8
-            for (k = 0; k < QUANT_BLANES; k++)
-                vi[k] = avx2_q4_0_mul(lo[k], hi[k], &ba[i + k]);
-            acc[j] = _mm256_add_ps(
-                acc[j], _mm256_mul_ps(_mm256_mul_ps(dw, da),
-                                      _mm256_cvtepi32_ps(avx2_q4_0_isum8(vi, aj + ss_off + (size_t)i * 2))));
+            __m256i si = avx2_q4_0_isum_last(s03[j], s47[j], aj + ss_off + (size_t)i * 2);
+            acc[j] = _mm256_add_ps(acc[j],
+                                   _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(si)));
         }
     }
     for (j = 0; j < 4; j++)
         _mm256_storeu_ps(lane[j], acc[j]);
     for (; i < nb; i++) {
         for (j = 0; j < 4; j++) {
-            const uint8_t *aj = (const uint8_t *)a + (size_t)j * a_stride;
+            const uint8_t *aj = pa + (size_t)j * a_stride;
             const block_q8_0 *ba = (const block_q8_0 *)aj;
             lane[j][i % QUANT_BLANES] += quant_term_sym(
                 bw[i].d, ba[i].d, avx2_q4_0_isum1(&bw[i], &ba[i], aj + ss_off + (size_t)i * 2));
