@@ -9,10 +9,12 @@
 #include "loupe/base/alloc.h"
 
 #define MATMUL_ROWS 16     /* weight rows per work item */
+#define MATMUL_ROWS_VEC 64 /* the same for matrix x vector */
 #define MATMUL_TOK_TILE 32 /* tokens per pass over an item's rows */
 
 typedef struct matmul_job {
     const matmul_weight *w;
+    int64_t rows; /* per item */
     quant_dot_fn dot;
     quant_dot4_fn dot4; /* NULL: four dots instead */
     size_t w_row_bytes;
@@ -57,8 +59,8 @@ static void matmul_quant_item(void *ctx, int64_t t, int thread)
 static void matmul_item(void *ctx, int64_t item, int thread)
 {
     const matmul_job *j = ctx;
-    const int64_t r0 = item * MATMUL_ROWS, n_out = j->w->n_out, n_in = j->w->n_in;
-    int64_t r1 = r0 + MATMUL_ROWS;
+    const int64_t r0 = item * j->rows, n_out = j->w->n_out, n_in = j->w->n_in;
+    int64_t r1 = r0 + j->rows;
     const uint8_t *wbase = j->w->data;
 
     (void)thread;
@@ -129,6 +131,9 @@ lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t
     job.a_row_bytes = (size_t)a_row;
     job.n_tok = n_tok;
     job.y = y;
-    lp_threadpool_run(c->pool, (w->n_out + MATMUL_ROWS - 1) / MATMUL_ROWS, matmul_item, &job);
+    /* A single token streams each weight once: longer runs of rows per item keep
+     * each thread's stream contiguous for the prefetchers. */
+    job.rows = n_tok == 1 ? MATMUL_ROWS_VEC : MATMUL_ROWS;
+    lp_threadpool_run(c->pool, (w->n_out + job.rows - 1) / job.rows, matmul_item, &job);
     return LP_OK;
 }

@@ -504,20 +504,25 @@ static void avx2_dot_q4_0(int64_t n, float *s, const void *w, const void *a)
     const uint8_t *ss = (const uint8_t *)a + quant_act_sums_off(nb);
     __m256 acc = _mm256_setzero_ps();
     float lane[QUANT_BLANES];
-    int k;
 
     for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
-        __m128i vi[QUANT_BLANES];
+        __m128i s03, s47;
         __m256 d;
         avx2_prefetch(bw + i, sizeof *bw * QUANT_BLANES);
-#pragma GCC unroll 8
-        for (k = 0; k < QUANT_BLANES; k++)
-            vi[k] = avx2_q4_0_codes(&bw[i + k], &ba[i + k]);
+        /* folded pair by pair as the products come, which keeps them in registers */
+        s03 = avx2_fold32(avx2_fold16(avx2_q4_0_codes(&bw[i], &ba[i]),
+                                      avx2_q4_0_codes(&bw[i + 1], &ba[i + 1])),
+                          avx2_fold16(avx2_q4_0_codes(&bw[i + 2], &ba[i + 2]),
+                                      avx2_q4_0_codes(&bw[i + 3], &ba[i + 3])));
+        s47 = avx2_fold32(avx2_fold16(avx2_q4_0_codes(&bw[i + 4], &ba[i + 4]),
+                                      avx2_q4_0_codes(&bw[i + 5], &ba[i + 5])),
+                          avx2_fold16(avx2_q4_0_codes(&bw[i + 6], &ba[i + 6]),
+                                      avx2_q4_0_codes(&bw[i + 7], &ba[i + 7])));
         /* the two multiplies of quant_term_sym, the scales widened as it does */
         d = _mm256_mul_ps(avx2_half8(bw + i, sizeof *bw, 0),
                           _mm256_loadu_ps((const float *)(sd + (size_t)i * sizeof(float))));
-        acc = _mm256_add_ps(
-            acc, _mm256_mul_ps(d, _mm256_cvtepi32_ps(avx2_q4_0_isum8(vi, ss + (size_t)i * 2))));
+        acc = _mm256_add_ps(acc, _mm256_mul_ps(d, _mm256_cvtepi32_ps(avx2_q4_0_isum_last(
+                                                      s03, s47, ss + (size_t)i * 2))));
     }
     _mm256_storeu_ps(lane, acc);
     for (; i < nb; i++)
