@@ -266,7 +266,7 @@ int bench_kernels(int argc, char **argv)
     lp_threadpool *pool = NULL;
     cJSON *root = NULL, *rows;
     char cpu[128];
-    double read_gbs;
+    double read_gbs, peak_i8, peak_f32;
     lp_error err;
     int rc = 1;
 
@@ -279,11 +279,15 @@ int bench_kernels(int argc, char **argv)
     }
     bench_cpu_name(cpu, sizeof cpu);
     read_gbs = bench_read_bandwidth(pool, (size_t)1 << 30, o.repeats);
+    peak_i8 = bench_peak_gmacs(pool, 0);
+    peak_f32 = bench_peak_gmacs(pool, 1);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "bench", "kernels");
     cJSON_AddStringToObject(root, "cpu", cpu);
     cJSON_AddNumberToObject(root, "threads", lp_threadpool_size(pool));
     cJSON_AddNumberToObject(root, "read_gbs", read_gbs);
+    cJSON_AddNumberToObject(root, "peak_int8_gmacs", peak_i8);
+    cJSON_AddNumberToObject(root, "peak_f32_gmacs", peak_f32);
     cJSON_AddNumberToObject(root, "matvec_weight_mb", (double)o.mb);
     cJSON_AddNumberToObject(root, "n_in", BENCH_N_IN);
     rows = cJSON_AddArrayToObject(root, "results");
@@ -292,6 +296,10 @@ int bench_kernels(int argc, char **argv)
                "matmat: %d x %d x %d tokens\nread bandwidth: %.2f GB/s\n",
                cpu, lp_threadpool_size(pool), o.repeats, BENCH_N_IN, o.mb, BENCH_N_IN, BENCH_MM_OUT,
                BENCH_MM_TOK, read_gbs);
+    if (!o.json && peak_i8 > 0)
+        printf("multiply peak: int8 %.1f GMAC/s (vpmaddubsw), f32 %.1f GMAC/s (FMA); "
+               "matmat GFLOP/s / 2 = GMAC/s\n",
+               peak_i8, peak_f32);
     for (int isa = 0; isa < QUANT_ISA_COUNT; isa++) {
         const quant_table *qt;
         if ((o.only_isa >= 0 && isa != o.only_isa) || !quant_isa_supported((quant_isa)isa))

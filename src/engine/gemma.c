@@ -256,44 +256,22 @@ static void gemma_kv_store(gemma_kv *kv, gemma_cache_type t, uint32_t pos, const
     }
 }
 
-static float gemma_kv_dot(const gemma_kv *kv, gemma_cache_type t, uint32_t pos, uint32_t head_off,
-                          const float *q, uint32_t hd)
-{
-    size_t off = (size_t)(pos % kv->cap) * kv->stride + head_off;
-    float s = 0;
-
-    if (t == GEMMA_CACHE_F32) {
-        const float *k = (const float *)kv->k + off;
-        for (uint32_t i = 0; i < hd; i++)
-            s += q[i] * k[i];
-    } else {
-        const uint16_t *k = (const uint16_t *)kv->k + off;
-        for (uint32_t i = 0; i < hd; i++)
-            s += q[i] * fp16_to_f32(k[i]);
-    }
-    return s;
-}
-
-static void gemma_kv_axpy(const gemma_kv *kv, gemma_cache_type t, uint32_t pos, uint32_t head_off,
-                          float a, float *out, uint32_t hd)
+/* Key or value row `pos` of the cache, from the head's offset on: rows are in the
+ * cache type's own format, which the quant table's float kernels read directly. */
+static const void *gemma_kv_row(const gemma_kv *kv, gemma_cache_type t, const void *base,
+                                uint32_t pos, uint32_t head_off)
 {
     size_t off = (size_t)(pos % kv->cap) * kv->stride + head_off;
 
-    if (t == GEMMA_CACHE_F32) {
-        const float *v = (const float *)kv->v + off;
-        for (uint32_t i = 0; i < hd; i++)
-            out[i] += a * v[i];
-    } else {
-        const uint16_t *v = (const uint16_t *)kv->v + off;
-        for (uint32_t i = 0; i < hd; i++)
-            out[i] += a * fp16_to_f32(v[i]);
-    }
+    return t == GEMMA_CACHE_F32 ? (const void *)((const float *)base + off)
+                                : (const void *)((const uint16_t *)base + off);
 }
 
 /* ---- attention ------------------------------------------------------------------------ */
 
 typedef struct gemma_attn_job {
     const gemma_model *m;
+    const quant_kernels *ck; /* the cache type's dot (q . k) and axpy (weights x V) */
     gemma_state *s;
     const gemma_layer *L;
     const gemma_kv *kv;
@@ -326,7 +304,9 @@ static void gemma_attn_item(void *ctx, int64_t item, int thread)
     double sum = 0;
 
     for (uint32_t k = lo; k <= hi; k++) {
-        sc[k - lo] = gemma_kv_dot(j->kv, ct, k, g * hd, q, hd) * j->m->attn_scale;
+        float d;
+        j->ck->dot(hd, &d, gemma_kv_row(j->kv, ct, j->kv->k, k, g * hd), q);
+        sc[k - lo] = d * j->m->attn_scale;
         mx = sc[k - lo] > mx ? sc[k - lo] : mx;
     }
     for (uint32_t k = lo; k <= hi; k++) {
@@ -335,7 +315,8 @@ static void gemma_attn_item(void *ctx, int64_t item, int thread)
     }
     memset(out, 0, hd * sizeof *out);
     for (uint32_t k = lo; k <= hi; k++)
-        gemma_kv_axpy(j->kv, ct, k, g * hd, (float)(sc[k - lo] / sum), out, hd);
+        j->ck->axpy(hd, (float)(sc[k - lo] / sum), gemma_kv_row(j->kv, ct, j->kv->v, k, g * hd),
+                    out);
 }
 
 /* ---- the forward pass ----------------------------------------------------------------- */
@@ -394,7 +375,8 @@ static lp_err gemma_layer_forward(const gemma_model *m, gemma_state *s, matmul_c
     const uint32_t E = c->n_embd, H = c->n_head, hd = L->head_dim, kvd = L->n_kv * hd;
     const double *inv_freq = m->inv_freq[L->sliding ? 0 : 1];
     const float rope_div = L->sliding ? 1.0f : m->rope_scale_full;
-    gemma_attn_job job = {m, s, L, &s->kv[l], s->pos, H};
+    tensor_type ct = s->opt.cache_type == GEMMA_CACHE_F32 ? TENSOR_TYPE_F32 : TENSOR_TYPE_F16;
+    gemma_attn_job job = {m, &mc->qt->k[ct], s, L, &s->kv[l], s->pos, H};
     lp_err rc;
 
     /* attention block: pre-norm, Q/K/V projections */

@@ -1013,6 +1013,55 @@ static void test_dot_deq(void **state)
 #f "/" #isa, f, NULL, NULL, &isa_##isa                                                     \
     }
 
+/* axpy of every table against the scalar one, bit for bit, over all test lengths
+ * (the eight-wide body and the tail), on rows one byte off alignment; and the
+ * scalar one against y + a*x written out here. */
+static void test_axpy(void **state)
+{
+    static const tensor_type types[] = {TENSOR_TYPE_F32, TENSOR_TYPE_F16, TENSOR_TYPE_BF16};
+    const quant_table *t = test_table(*(quant_isa *)*state), *s = NULL;
+    int checked = 0;
+
+    assert_int_equal(quant_table_get(QUANT_ISA_SCALAR, &s, NULL), LP_OK);
+    for (size_t c = 0; c < sizeof types / sizeof types[0]; c++) {
+        tensor_type ty = types[c];
+        assert_non_null(t->k[ty].axpy);
+        for (size_t li = 0; li < N_LENGTHS; li++) {
+            int64_t n = test_lengths[li];
+            uint8_t *buf = test_alloc(test_row_bytes(ty, n) + 1), *x = buf + 1;
+            float *xf = test_alloc((uint64_t)n * sizeof(float));
+            float *y0 = test_alloc((uint64_t)n * sizeof(float));
+            float *ys = test_alloc((uint64_t)n * sizeof(float));
+            float *yt = test_alloc((uint64_t)n * sizeof(float));
+            const float a = -0.371f;
+            rng_seed(7000 + (uint64_t)ty * 64 + li);
+            rng_fill(xf, n, (int)(li % 4));
+            rng_fill(y0, n, 0);
+            s->k[ty].from_f32(xf, x, n);
+            s->k[ty].to_f32(x, xf, n);
+            memcpy(ys, y0, (size_t)n * sizeof(float));
+            memcpy(yt, y0, (size_t)n * sizeof(float));
+            s->k[ty].axpy(n, a, x, ys);
+            t->k[ty].axpy(n, a, x, yt);
+            for (int64_t i = 0; i < n; i++) {
+                float want = y0[i] + a * xf[i];
+                if (test_f32_bits(ys[i]) != test_f32_bits(want) ||
+                    test_f32_bits(yt[i]) != test_f32_bits(want))
+                    fail_msg("%s %s n=%lld i=%lld: axpy %.9g, scalar %.9g, want %.9g", t->name,
+                             tensor_type_name(ty), (long long)n, (long long)i, (double)yt[i],
+                             (double)ys[i], (double)want);
+            }
+            checked++;
+            lp_alloc_free(buf);
+            lp_alloc_free(xf);
+            lp_alloc_free(y0);
+            lp_alloc_free(ys);
+            lp_alloc_free(yt);
+        }
+    }
+    assert_int_equal(checked, 3 * (int)N_LENGTHS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1042,6 +1091,9 @@ int main(void)
         TEST_ISA(test_dot_deq, scalar),
         TEST_ISA(test_dot_deq, avx2),
         TEST_ISA(test_dot_deq, avx512),
+        TEST_ISA(test_axpy, scalar),
+        TEST_ISA(test_axpy, avx2),
+        TEST_ISA(test_axpy, avx512),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

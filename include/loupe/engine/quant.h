@@ -28,12 +28,18 @@ typedef void (*quant_dot_fn)(int64_t n, float *s, const void *w, const void *a);
  * once for the four, which is what makes prefill cheaper than four dots. */
 typedef void (*quant_dot4_fn)(int64_t n, float *s, const void *w, const void *a, size_t a_stride);
 
+/* y[i] += a * x[i] for i < n, x in the type (float types only): a multiply then an
+ * add per element, so every ISA gives the scalar bits. Attention's weighted sum of
+ * cached values runs on it. */
+typedef void (*quant_axpy_fn)(int64_t n, float a, const void *x, float *y);
+
 typedef struct quant_kernels {
     quant_to_f32_fn to_f32;
     quant_from_f32_fn from_f32;
     quant_dot_fn dot;
     /* NULL where no kernel shares work across rows: callers then make four dots */
     quant_dot4_fn dot4;
+    quant_axpy_fn axpy;   /* F32, F16 and BF16 only; NULL elsewhere */
     tensor_type act_type; /* F32 for float weights, Q8_0 for 32-blocks, Q8_K for K-quants */
 } quant_kernels;
 

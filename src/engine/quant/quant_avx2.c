@@ -188,6 +188,43 @@ static void avx2_dot4_bf16(int64_t n, float *s, const void *w, const void *a, si
 
 /* ---- 32-block integer dots against Q8_0 ------------------------------------------ */
 
+/* y += a * x, eight at a time as a multiply then an add (no FMA: the scalar bits). */
+static inline __attribute__((always_inline)) void avx2_axpy(int64_t n, float a, const uint8_t *p,
+                                                            float *y, int kind)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i;
+
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 x = kind == 0   ? _mm256_loadu_ps((const float *)(p + 4 * i))
+                   : kind == 1 ? avx2_ld8_f16(p + 2 * i)
+                               : avx2_ld8_bf16(p + 2 * i);
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, x)));
+    }
+    for (; i < n; i++) {
+        uint16_t h = kind ? quant_ld_u16(p + 2 * i) : 0;
+        float x = kind == 0 ? quant_ld_f32(p + 4 * i)
+                  : kind == 1 ? fp16_to_f32(h)
+                              : fp16_bf16_to_f32(h);
+        y[i] += a * x;
+    }
+}
+
+static void avx2_axpy_f32(int64_t n, float a, const void *x, float *y)
+{
+    avx2_axpy(n, a, x, y, 0);
+}
+
+static void avx2_axpy_f16(int64_t n, float a, const void *x, float *y)
+{
+    avx2_axpy(n, a, x, y, 1);
+}
+
+static void avx2_axpy_bf16(int64_t n, float a, const void *x, float *y)
+{
+    avx2_axpy(n, a, x, y, 2);
+}
+
 /* 8 int32 partial sums of w*a. maddubs wants an unsigned operand, so |w| times
  * a with w's sign; a comes from our quantizer (|a| <= 127), so a pair of products
  * stays within int16 even for w = -128. */
@@ -1198,6 +1235,9 @@ static void avx2_q8_K_from_f32(const float *x, void *y, int64_t n)
 void quant_avx2_fill(quant_table *t)
 {
     t->k[TENSOR_TYPE_F32].dot = avx2_dot_f32;
+    t->k[TENSOR_TYPE_F32].axpy = avx2_axpy_f32;
+    t->k[TENSOR_TYPE_F16].axpy = avx2_axpy_f16;
+    t->k[TENSOR_TYPE_BF16].axpy = avx2_axpy_bf16;
     t->k[TENSOR_TYPE_F16].dot = avx2_dot_f16;
     t->k[TENSOR_TYPE_BF16].dot = avx2_dot_bf16;
     t->k[TENSOR_TYPE_Q8_0].dot = avx2_dot_q8_0;

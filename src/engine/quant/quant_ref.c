@@ -137,6 +137,30 @@ static void ref_dot_f16(int64_t n, float *s, const void *w, const void *a)
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
+static void ref_axpy_f32(int64_t n, float a, const void *x, float *y)
+{
+    const uint8_t *p = x;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] += a * quant_ld_f32(p + 4 * i);
+}
+
+static void ref_axpy_f16(int64_t n, float a, const void *x, float *y)
+{
+    const uint8_t *p = x;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] += a * fp16_to_f32(quant_ld_u16(p + 2 * i));
+}
+
+static void ref_axpy_bf16(int64_t n, float a, const void *x, float *y)
+{
+    const uint8_t *p = x;
+
+    for (int64_t i = 0; i < n; i++)
+        y[i] += a * fp16_bf16_to_f32(quant_ld_u16(p + 2 * i));
+}
+
 static void ref_bf16_to_f32(const void *x, float *y, int64_t n)
 {
     const uint8_t *p = x;
@@ -906,6 +930,9 @@ static void ref_set(quant_table *t, tensor_type type, quant_to_f32_fn to, quant_
 
 void quant_ref_fill(quant_table *t)
 {
+    t->k[TENSOR_TYPE_F32].axpy = ref_axpy_f32;
+    t->k[TENSOR_TYPE_F16].axpy = ref_axpy_f16;
+    t->k[TENSOR_TYPE_BF16].axpy = ref_axpy_bf16;
     ref_set(t, TENSOR_TYPE_F32, ref_f32_to_f32, ref_f32_from_f32, ref_dot_f32, ref_dot4_f32,
             TENSOR_TYPE_F32);
     ref_set(t, TENSOR_TYPE_F16, ref_f16_to_f32, ref_f16_from_f32, ref_dot_f16, ref_dot4_f16,

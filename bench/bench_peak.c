@@ -1,0 +1,73 @@
+/* The machine's multiply peaks: throughput of the int8 multiply-add (vpmaddubsw)
+ * and of f32 FMA on independent chains, over the pool: the ceilings matmat and prefill sit under. */
+#include "bench.h"
+
+#include <string.h>
+
+#include "loupe/base/clock.h"
+#include "loupe/engine/quant.h"
+
+#define BENCH_PEAK_ITERS 20000000L
+#define BENCH_PEAK_CHAIN 10 /* independent chains: more than latency x issue width */
+
+typedef struct bench_peak_job {
+    int kind;
+    double secs[LP_THREADPOOL_MAX];
+} bench_peak_job;
+
+#if defined(__x86_64__)
+/* Inline asm, not intrinsics: the compiler would otherwise fold or reorder chains
+ * whose results are never used, and this file is built without AVX flags. */
+#define BENCH_PEAK_ASM(ins, reg)                                                                  \
+    ins " %%" reg "10, %%" reg "0, %%" reg "0\n\t" ins " %%" reg "10, %%" reg "1, %%" reg "1\n\t"  \
+    ins " %%" reg "10, %%" reg "2, %%" reg "2\n\t" ins " %%" reg "10, %%" reg "3, %%" reg "3\n\t"  \
+    ins " %%" reg "10, %%" reg "4, %%" reg "4\n\t" ins " %%" reg "10, %%" reg "5, %%" reg "5\n\t"  \
+    ins " %%" reg "10, %%" reg "6, %%" reg "6\n\t" ins " %%" reg "10, %%" reg "7, %%" reg "7\n\t"  \
+    ins " %%" reg "10, %%" reg "8, %%" reg "8\n\t" ins " %%" reg "10, %%" reg "9, %%" reg "9\n\t"
+#define BENCH_PEAK_CLOBBER                                                                        \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10"
+
+static void bench_peak_item(void *ctx, int64_t item, int thread)
+{
+    bench_peak_job *j = ctx;
+    double t0 = lp_clock_now();
+
+    (void)item;
+    __asm__ volatile("vzeroall" ::: BENCH_PEAK_CLOBBER);
+    for (long i = 0; i < BENCH_PEAK_ITERS; i++) {
+        if (j->kind == 0)
+            __asm__ volatile(BENCH_PEAK_ASM("vpmaddubsw", "xmm") ::: BENCH_PEAK_CLOBBER);
+        else
+            __asm__ volatile(BENCH_PEAK_ASM("vfmadd231ps", "ymm") ::: BENCH_PEAK_CLOBBER);
+    }
+    __asm__ volatile("vzeroupper" ::: BENCH_PEAK_CLOBBER);
+    j->secs[thread] = lp_clock_now() - t0;
+}
+
+double bench_peak_gmacs(lp_threadpool *pool, int kind)
+{
+    /* one vpmaddubsw xmm: 16 products; one vfmadd231ps ymm: 8 */
+    const double macs = kind == 0 ? 16.0 : 8.0;
+    int n = lp_threadpool_size(pool);
+    bench_peak_job job;
+    double total = 0;
+
+    if (!quant_isa_supported(QUANT_ISA_AVX2))
+        return 0;
+    memset(&job, 0, sizeof job);
+    job.kind = kind;
+    /* one item per thread: every thread runs the loop once, all at the same time */
+    lp_threadpool_run(pool, n, bench_peak_item, &job);
+    for (int t = 0; t < n && t < LP_THREADPOOL_MAX; t++)
+        if (job.secs[t] > 0)
+            total += (double)BENCH_PEAK_ITERS * BENCH_PEAK_CHAIN * macs / job.secs[t] / 1e9;
+    return total;
+}
+#else
+double bench_peak_gmacs(lp_threadpool *pool, int kind)
+{
+    (void)pool;
+    (void)kind;
+    return 0;
+}
+#endif
