@@ -59,6 +59,36 @@ static float gemma_gelu_tanh(float z)
     return (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
 }
 
+/* GeGLU over the pool: gate[i] = gelu(gate[i]) * up[i], in chunks. Each element is
+ * its own computation, so the split never shows in the result; the pool matters
+ * because tanh in double costs about as much as a prefill's attention. */
+#define GEMMA_GEGLU_CHUNK 4096
+
+typedef struct gemma_geglu_job {
+    float *gate;
+    const float *up;
+    size_t n;
+} gemma_geglu_job;
+
+static void gemma_geglu_item(void *ctx, int64_t item, int thread)
+{
+    const gemma_geglu_job *j = ctx;
+    size_t i0 = (size_t)item * GEMMA_GEGLU_CHUNK;
+    size_t i1 = i0 + GEMMA_GEGLU_CHUNK < j->n ? i0 + GEMMA_GEGLU_CHUNK : j->n;
+
+    (void)thread;
+    for (size_t i = i0; i < i1; i++)
+        j->gate[i] = gemma_gelu_tanh(j->gate[i]) * j->up[i];
+}
+
+static void gemma_geglu(lp_threadpool *pool, float *gate, const float *up, size_t n)
+{
+    gemma_geglu_job j = {gate, up, n};
+
+    lp_threadpool_run(pool, (int64_t)((n + GEMMA_GEGLU_CHUNK - 1) / GEMMA_GEGLU_CHUNK),
+                      gemma_geglu_item, &j);
+}
+
 /* Rotate-half RoPE on one head: pair i turns with i + n_rot/2 by pos * inv_freq[i]. */
 static void gemma_rope(float *v, uint32_t n_rot, const double *inv_freq, double pos)
 {
@@ -428,8 +458,7 @@ static lp_err gemma_layer_forward(const gemma_model *m, gemma_state *s, matmul_c
         rc = matmul_run(mc, &L->w_up, s->h, n, s->up, err);
     if (rc != LP_OK)
         return rc;
-    for (size_t i = 0; i < (size_t)n * c->n_ff; i++)
-        s->gate[i] = gemma_gelu_tanh(s->gate[i]) * s->up[i];
+    gemma_geglu(mc->pool, s->gate, s->up, (size_t)n * c->n_ff);
     rc = matmul_run(mc, &L->w_down, s->gate, n, s->o, err);
     if (rc != LP_OK)
         return rc;
