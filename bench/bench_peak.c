@@ -1,5 +1,5 @@
 /* The machine's multiply peaks: throughput of the int8 multiply-add (vpmaddubsw)
- * and of f32 FMA on independent chains, over the pool: the ceilings matmat and prefill sit under. */
+ * and of f32 FMA on independent chains, over the pool; matmat and prefill sit under them. */
 #include "bench.h"
 
 #include <string.h>
@@ -17,14 +17,21 @@ typedef struct bench_peak_job {
 
 #if defined(__x86_64__)
 /* Inline asm, not intrinsics: the compiler would otherwise fold or reorder chains
- * whose results are never used, and this file is built without AVX flags. */
-#define BENCH_PEAK_ASM(ins, reg)                                                                  \
-    ins " %%" reg "10, %%" reg "0, %%" reg "0\n\t" ins " %%" reg "10, %%" reg "1, %%" reg "1\n\t"  \
-    ins " %%" reg "10, %%" reg "2, %%" reg "2\n\t" ins " %%" reg "10, %%" reg "3, %%" reg "3\n\t"  \
-    ins " %%" reg "10, %%" reg "4, %%" reg "4\n\t" ins " %%" reg "10, %%" reg "5, %%" reg "5\n\t"  \
-    ins " %%" reg "10, %%" reg "6, %%" reg "6\n\t" ins " %%" reg "10, %%" reg "7, %%" reg "7\n\t"  \
-    ins " %%" reg "10, %%" reg "8, %%" reg "8\n\t" ins " %%" reg "10, %%" reg "9, %%" reg "9\n\t"
-#define BENCH_PEAK_CLOBBER                                                                        \
+ * whose results are never used, and this file is built without AVX flags. One
+ * instruction of chain n is reg n = op(reg n, reg 10). */
+#define BENCH_PEAK_1(ins, reg, n) ins " %%" reg "10, %%" reg #n ", %%" reg #n "\n\t"
+#define BENCH_PEAK_ASM(ins, reg)                                                                   \
+    BENCH_PEAK_1(ins, reg, 0)                                                                      \
+    BENCH_PEAK_1(ins, reg, 1)                                                                      \
+    BENCH_PEAK_1(ins, reg, 2)                                                                      \
+    BENCH_PEAK_1(ins, reg, 3)                                                                      \
+    BENCH_PEAK_1(ins, reg, 4)                                                                      \
+    BENCH_PEAK_1(ins, reg, 5)                                                                      \
+    BENCH_PEAK_1(ins, reg, 6)                                                                      \
+    BENCH_PEAK_1(ins, reg, 7)                                                                      \
+    BENCH_PEAK_1(ins, reg, 8)                                                                      \
+    BENCH_PEAK_1(ins, reg, 9)
+#define BENCH_PEAK_CLOBBER                                                                         \
     "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10"
 
 static void bench_peak_item(void *ctx, int64_t item, int thread)
@@ -36,9 +43,9 @@ static void bench_peak_item(void *ctx, int64_t item, int thread)
     __asm__ volatile("vzeroall" ::: BENCH_PEAK_CLOBBER);
     for (long i = 0; i < BENCH_PEAK_ITERS; i++) {
         if (j->kind == 0)
-            __asm__ volatile(BENCH_PEAK_ASM("vpmaddubsw", "xmm") ::: BENCH_PEAK_CLOBBER);
+            __asm__ volatile(BENCH_PEAK_ASM("vpmaddubsw", "xmm")::: BENCH_PEAK_CLOBBER);
         else
-            __asm__ volatile(BENCH_PEAK_ASM("vfmadd231ps", "ymm") ::: BENCH_PEAK_CLOBBER);
+            __asm__ volatile(BENCH_PEAK_ASM("vfmadd231ps", "ymm")::: BENCH_PEAK_CLOBBER);
     }
     __asm__ volatile("vzeroupper" ::: BENCH_PEAK_CLOBBER);
     j->secs[thread] = lp_clock_now() - t0;

@@ -10,7 +10,6 @@
 
 #define MATMUL_ROWS 16     /* weight rows per work item */
 #define MATMUL_ROWS_VEC 64 /* the same for matrix x vector */
-#define MATMUL_TOK_TILE 32 /* tokens per pass over an item's rows */
 
 typedef struct matmul_job {
     const matmul_weight *w;
@@ -66,25 +65,26 @@ static void matmul_item(void *ctx, int64_t item, int thread)
     (void)thread;
     if (r1 > n_out)
         r1 = n_out;
-    for (int64_t t0 = 0; t0 < j->n_tok; t0 += MATMUL_TOK_TILE) {
-        int64_t t1 = t0 + MATMUL_TOK_TILE < j->n_tok ? t0 + MATMUL_TOK_TILE : j->n_tok;
-        for (int64_t r = r0; r < r1; r++) {
-            const uint8_t *wr = wbase + (size_t)r * j->w_row_bytes;
-            int64_t t = t0;
-            /* dot4 gives each output the bits of dot, so how the tokens fall into
-             * groups of four never shows in the result */
-            if (j->dot4) {
-                for (; t + 4 <= t1; t += 4) {
-                    float s[4];
-                    j->dot4(n_in, s, wr, j->act + (size_t)t * j->a_row_bytes, j->a_row_bytes);
-                    for (int k = 0; k < 4; k++)
-                        j->y[(t + k) * n_out + r] = s[k];
-                }
+    /* Four tokens at a time meet every row of the item: their activation rows stay
+     * in L1 while the item's weight rows (a few tens of KiB) come from L2. dot4
+     * gives each output the bits of dot, so how the tokens fall into groups of
+     * four never shows in the result. */
+    int64_t t = 0;
+    if (j->dot4) {
+        for (; t + 4 <= j->n_tok; t += 4) {
+            const uint8_t *a = j->act + (size_t)t * j->a_row_bytes;
+            for (int64_t r = r0; r < r1; r++) {
+                float s[4];
+                j->dot4(n_in, s, wbase + (size_t)r * j->w_row_bytes, a, j->a_row_bytes);
+                for (int k = 0; k < 4; k++)
+                    j->y[(t + k) * n_out + r] = s[k];
             }
-            for (; t < t1; t++)
-                j->dot(n_in, &j->y[t * n_out + r], wr, j->act + (size_t)t * j->a_row_bytes);
         }
     }
+    for (; t < j->n_tok; t++)
+        for (int64_t r = r0; r < r1; r++)
+            j->dot(n_in, &j->y[t * n_out + r], wbase + (size_t)r * j->w_row_bytes,
+                   j->act + (size_t)t * j->a_row_bytes);
 }
 
 lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t n_tok, float *y,

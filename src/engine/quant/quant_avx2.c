@@ -203,7 +203,7 @@ static inline __attribute__((always_inline)) void avx2_axpy(int64_t n, float a, 
     }
     for (; i < n; i++) {
         uint16_t h = kind ? quant_ld_u16(p + 2 * i) : 0;
-        float x = kind == 0 ? quant_ld_f32(p + 4 * i)
+        float x = kind == 0   ? quant_ld_f32(p + 4 * i)
                   : kind == 1 ? fp16_to_f32(h)
                               : fp16_bf16_to_f32(h);
         y[i] += a * x;
@@ -443,8 +443,8 @@ static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, flo
         memcpy(&d, pb, sizeof d); /* d leads every 32-block struct, m follows it */
         memcpy(&m, pb + 2, sizeof m);
         if (off)
-            lane[i % QUANT_BLANES] += quant_term_off(d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)),
-                                                     avx2_sum1(ss + (size_t)i * 2));
+            lane[i % QUANT_BLANES] += quant_term_off(
+                d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)), avx2_sum1(ss + (size_t)i * 2));
         else
             lane[i % QUANT_BLANES] += quant_term_sym(d, ba[i].d, avx2_hsum_i32(avx2_dot_i8(x, y)));
     }
@@ -523,8 +523,7 @@ static inline __m256i avx2_q4_0_isum8(const __m128i *v, const uint8_t *sums)
 }
 
 /* One block's isum for the remainder loop, in int32 throughout. */
-static inline int32_t avx2_q4_0_isum1(const block_q4_0 *b, const block_q8_0 *a,
-                                      const uint8_t *sum)
+static inline int32_t avx2_q4_0_isum1(const block_q4_0 *b, const block_q8_0 *a, const uint8_t *sum)
 {
     int16_t s;
 
@@ -547,10 +546,10 @@ static void avx2_dot_q4_0(int64_t n, float *s, const void *w, const void *a)
         __m256 d;
         avx2_prefetch(bw + i, sizeof *bw * QUANT_BLANES);
         /* folded pair by pair as the products come, which keeps them in registers */
-        s03 = avx2_fold32(avx2_fold16(avx2_q4_0_codes(&bw[i], &ba[i]),
-                                      avx2_q4_0_codes(&bw[i + 1], &ba[i + 1])),
-                          avx2_fold16(avx2_q4_0_codes(&bw[i + 2], &ba[i + 2]),
-                                      avx2_q4_0_codes(&bw[i + 3], &ba[i + 3])));
+        s03 = avx2_fold32(
+            avx2_fold16(avx2_q4_0_codes(&bw[i], &ba[i]), avx2_q4_0_codes(&bw[i + 1], &ba[i + 1])),
+            avx2_fold16(avx2_q4_0_codes(&bw[i + 2], &ba[i + 2]),
+                        avx2_q4_0_codes(&bw[i + 3], &ba[i + 3])));
         s47 = avx2_fold32(avx2_fold16(avx2_q4_0_codes(&bw[i + 4], &ba[i + 4]),
                                       avx2_q4_0_codes(&bw[i + 5], &ba[i + 5])),
                           avx2_fold16(avx2_q4_0_codes(&bw[i + 6], &ba[i + 6]),
@@ -681,8 +680,8 @@ avx2_q4_0_fold4(const block_q4_0 *b, const uint8_t *a, size_t stride, int64_t i,
 #pragma GCC unroll 4
     for (j = 0; j < 4; j++) {
         const block_q8_0 *ba = (const block_q8_0 *)(a + (size_t)j * stride) + i;
-        out[j] = avx2_fold32(s01[j], avx2_fold16(avx2_q4_0_mul(lo0, hi0, &ba[2]),
-                                                 avx2_q4_0_mul(lo1, hi1, &ba[3])));
+        out[j] = avx2_fold32(
+            s01[j], avx2_fold16(avx2_q4_0_mul(lo0, hi0, &ba[2]), avx2_q4_0_mul(lo1, hi1, &ba[3])));
     }
 }
 
@@ -711,8 +710,8 @@ static void avx2_dot4_q4_0(int64_t n, float *s, const void *w, const void *a, si
             const uint8_t *aj = pa + (size_t)j * a_stride;
             __m256 da = _mm256_loadu_ps((const float *)(aj + sd_off + (size_t)i * sizeof(float)));
             __m256i si = avx2_q4_0_isum_last(s03[j], s47[j], aj + ss_off + (size_t)i * 2);
-            acc[j] = _mm256_add_ps(acc[j],
-                                   _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(si)));
+            acc[j] =
+                _mm256_add_ps(acc[j], _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(si)));
         }
     }
     for (j = 0; j < 4; j++)
