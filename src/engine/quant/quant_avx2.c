@@ -371,11 +371,6 @@ static inline __m256i avx2_w_q8_0(const void *b)
     return avx2_ld32(((const block_q8_0 *)b)->qs);
 }
 
-static inline __m256i avx2_w_q4_0(const void *b)
-{
-    return _mm256_sub_epi8(avx2_nibbles(((const block_q4_0 *)b)->qs), _mm256_set1_epi8(8));
-}
-
 static inline __m256i avx2_w_q5_0(const void *b)
 {
     const block_q5_0 *q5 = b;
@@ -487,18 +482,18 @@ static inline __m128i avx2_q4_0_codes(const block_q4_0 *b, const block_q8_0 *a)
     return avx2_q4_0_mul(lo, hi, a);
 }
 
-/* Interleaved sums of two vectors' int16 pairs: one level of the tree below. */
+/* The fold of eight blocks' int16 products to eight totals is a transpose-and-add
+ * tree of single-uop unpacks (hadd costs several uops at half the throughput on
+ * the CPUs this targets): fold16 of blocks (0,1), (2,3), ..., fold32 of those
+ * pairs, then avx2_q4_0_isum_last. The adds wrap (a block's code products reach
+ * 32*15*127 = 60960), but every step is exact modulo 2^16 and the true result,
+ * sum of (code-8)*a, lies within +-32*8*127 = 32512, so once 8 * sum a is taken
+ * off the int16 left is exact. */
 static inline __m128i avx2_fold16(__m128i a, __m128i b)
 {
     return _mm_add_epi16(_mm_unpacklo_epi16(a, b), _mm_unpackhi_epi16(a, b));
 }
 
-/* Lane k = sum of the eight int16 of v[k] minus 8 * sums[k]: block k's exact
- * isum. The adds wrap (a block's code products reach 32*15*127 = 60960), but
- * every step is exact modulo 2^16 and the true result, sum of (code-8)*a, lies
- * within +-32*8*127 = 32512, so the int16 it leaves is exact. The tree is
- * transposes and adds of single-uop unpacks: hadd costs several uops at half
- * the throughput on the CPUs this targets. */
 static inline __m128i avx2_fold32(__m128i a, __m128i b)
 {
     return _mm_add_epi16(_mm_unpacklo_epi32(a, b), _mm_unpackhi_epi32(a, b));
@@ -512,14 +507,6 @@ static inline __m256i avx2_q4_0_isum_last(__m128i s03, __m128i s47, const uint8_
     __m128i off = _mm_slli_epi16(_mm_loadu_si128((const __m128i *)sums), 3);
 
     return _mm256_cvtepi16_epi32(_mm_sub_epi16(c, off));
-}
-
-static inline __m256i avx2_q4_0_isum8(const __m128i *v, const uint8_t *sums)
-{
-    __m128i s03 = avx2_fold32(avx2_fold16(v[0], v[1]), avx2_fold16(v[2], v[3]));
-    __m128i s47 = avx2_fold32(avx2_fold16(v[4], v[5]), avx2_fold16(v[6], v[7]));
-
-    return avx2_q4_0_isum_last(s03, s47, sums);
 }
 
 /* One block's isum for the remainder loop, in int32 throughout. */
