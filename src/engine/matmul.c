@@ -1,7 +1,7 @@
-/* Matmul: activations are converted once to the weight type's activation format
- * (Q8_0 / Q8_K / F32), then work items of MATMUL_ROWS output rows are spread over
- * the pool. Tokens are walked inside an item so a block of weight rows stays in
- * cache while every token of the batch uses it. */
+/* Matmul: activations are converted once to the weight type's activation row
+ * (quant_act_from_f32: F32, Q8_K, or Q8_0 with its sidecar), then work items of
+ * output rows are spread over the pool; inside an item, four tokens at a time meet
+ * every row, so their activations stay in cache while the item's rows stream by. */
 #include "loupe/engine/matmul.h"
 
 #include <string.h>
