@@ -224,8 +224,8 @@ static int bench_one(const bench_opts *o, lp_threadpool *pool, const quant_table
     lp_rng_seed(&rng, 11);
     for (size_t i = 0; i < (size_t)BENCH_N_IN * BENCH_MM_TOK; i++)
         x[i] = lp_rng_signed(&rng);
-    w = (matmul_weight){wd, t, BENCH_N_IN, n_out};
-    wm = (matmul_weight){wmd, t, BENCH_N_IN, BENCH_MM_OUT};
+    w = (matmul_weight){wd, t, BENCH_N_IN, n_out, NULL};
+    wm = (matmul_weight){wmd, t, BENCH_N_IN, BENCH_MM_OUT, NULL};
     tv = bench_best_time(&mc, &w, x, 1, y, o->repeats, &err);
     tm = bench_best_time(&mc, &wm, x, BENCH_MM_TOK, y, o->repeats > 3 ? 3 : o->repeats, &err);
     if (tv < 0 || tm < 0) {

@@ -58,6 +58,18 @@ void lp_fs_map_close(lp_fs_map *m)
     m->size = 0;
 }
 
+void lp_fs_map_release(const lp_fs_map *m, const void *p, size_t n)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (uintptr_t)p, hi = lo + n;
+
+    if (!m->data || lo < (uintptr_t)m->data || hi > (uintptr_t)m->data + m->size)
+        return;
+    lo = (lo + page - 1) / page * page; /* only pages wholly inside: neighbours stay */
+    hi = hi / page * page;
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 lp_err lp_fs_read_all(const char *path, size_t max_bytes, uint8_t **out, size_t *n_out,
                       lp_error *err)
 {

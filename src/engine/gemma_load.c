@@ -262,7 +262,7 @@ static lp_err load_tensor(const gemma_model *m, const gemma_tensor_spec *sp, uin
 
 static matmul_weight load_matrix(const gguf_tensor *t)
 {
-    matmul_weight w = {NULL, TENSOR_TYPE_F32, 0, 0};
+    matmul_weight w = {NULL, TENSOR_TYPE_F32, 0, 0, NULL};
 
     if (t) {
         w.data = t->data;
@@ -375,6 +375,47 @@ static lp_err load_layers_and_rope(gemma_model *m, lp_error *err)
     return LP_OK;
 }
 
+/* Every matrix of the model, for packing and freeing its panels. */
+static matmul_weight *load_matrix_at(gemma_model *m, uint32_t i)
+{
+    gemma_layer *L;
+
+    if (i == 0)
+        return &m->output;
+    L = &m->layers[(i - 1) / 7];
+    switch ((i - 1) % 7) {
+    case 0: return &L->wq;
+    case 1: return &L->wk;
+    case 2: return &L->wv;
+    case 3: return &L->wo;
+    case 4: return &L->w_gate;
+    case 5: return &L->w_up;
+    default: return &L->w_down;
+    }
+}
+
+/* Repacks the matrices whose type has a panel layout (matmul_pack) and lets their
+ * pages of the map go, so the resident weights stay one copy. The embedding rows
+ * (tok_embd, which output may share) are still read from the map. */
+static lp_err load_pack(gemma_model *m, lp_error *err)
+{
+    lp_threadpool *pool = NULL;
+    lp_err rc = LP_OK;
+
+    /* a pool of every CPU for the copy, or none (the calling thread) if it fails:
+     * opening the model takes no thread count */
+    if (lp_threadpool_open(0, &pool, NULL) != LP_OK)
+        pool = NULL;
+    for (uint32_t i = 0; i < 1 + 7 * m->cfg.n_layer && rc == LP_OK; i++) {
+        matmul_weight *w = load_matrix_at(m, i);
+        rc = matmul_pack(w, pool, err);
+        if (rc == LP_OK)
+            lp_fs_map_release(&m->file->map, w->data, matmul_panel_bytes(w));
+    }
+    lp_threadpool_close(pool);
+    return rc;
+}
+
 lp_err gemma_open(const char *path, gemma_model **out, lp_error *err)
 {
     const gemma_tensor_spec *specs;
@@ -421,6 +462,8 @@ lp_err gemma_open(const char *path, gemma_model **out, lp_error *err)
         }
     }
     rc = load_layers_and_rope(m, err);
+    if (rc == LP_OK)
+        rc = load_pack(m, err);
     if (rc != LP_OK)
         goto fail;
     m->embd_scale = sqrtf((float)m->cfg.n_embd);
@@ -443,6 +486,9 @@ void gemma_close(gemma_model *m)
         return;
     lp_alloc_free(m->inv_freq[0]);
     lp_alloc_free(m->inv_freq[1]);
+    if (m->layers)
+        for (uint32_t i = 0; i < 1 + 7 * m->cfg.n_layer; i++)
+            matmul_unpack(load_matrix_at(m, i));
     lp_alloc_free(m->layers);
     gguf_close(m->file);
     lp_alloc_free(m);

@@ -15,7 +15,9 @@ typedef struct matmul_job {
     const matmul_weight *w;
     int64_t rows; /* per item */
     quant_dot_fn dot;
-    quant_dot4_fn dot4; /* NULL: four dots instead */
+    quant_dot4_fn dot4;   /* NULL: four dots instead */
+    quant_panel_fn panel; /* NULL: w has no panels, or the table no kernel for them */
+    int64_t panel_rows;   /* rows read from w->panel: n_out rounded down to panels */
     size_t w_row_bytes;
     const uint8_t *act;
     size_t a_row_bytes;
@@ -55,16 +57,46 @@ static void matmul_quant_item(void *ctx, int64_t t, int thread)
                        j->n_in);
 }
 
+/* Rows [r0, r1) of an item, all inside the panels (r0 and r1 whole panels). As in
+ * matmul_item, up to four tokens at a time meet every panel of the item. */
+static void matmul_item_panels(const matmul_job *j, int64_t r0, int64_t r1)
+{
+    const int64_t n_out = j->w->n_out, n_in = j->w->n_in;
+    const size_t panel_bytes = (size_t)QUANT_PANEL_ROWS * j->w_row_bytes;
+    const uint8_t *pbase = j->w->panel;
+    float s[QUANT_PANEL_TOK * QUANT_PANEL_ROWS];
+
+    for (int64_t t = 0; t < j->n_tok; t += QUANT_PANEL_TOK) {
+        int nt = j->n_tok - t < QUANT_PANEL_TOK ? (int)(j->n_tok - t) : QUANT_PANEL_TOK;
+        const uint8_t *a = j->act + (size_t)t * j->a_row_bytes;
+        for (int64_t r = r0; r < r1; r += QUANT_PANEL_ROWS) {
+            j->panel(n_in, s, pbase + (size_t)(r / QUANT_PANEL_ROWS) * panel_bytes, a,
+                     j->a_row_bytes, nt);
+            for (int k = 0; k < nt; k++)
+                memcpy(&j->y[(t + k) * n_out + r], s + k * QUANT_PANEL_ROWS,
+                       QUANT_PANEL_ROWS * sizeof(float));
+        }
+    }
+}
+
 static void matmul_item(void *ctx, int64_t item, int thread)
 {
     const matmul_job *j = ctx;
-    const int64_t r0 = item * j->rows, n_out = j->w->n_out, n_in = j->w->n_in;
+    int64_t r0 = item * j->rows;
+    const int64_t n_out = j->w->n_out, n_in = j->w->n_in;
     int64_t r1 = r0 + j->rows;
     const uint8_t *wbase = j->w->data;
 
     (void)thread;
     if (r1 > n_out)
         r1 = n_out;
+    if (j->panel && r0 < j->panel_rows) {
+        int64_t pe = r1 < j->panel_rows ? r1 : j->panel_rows;
+        matmul_item_panels(j, r0, pe);
+        r0 = pe;
+        if (r0 == r1)
+            return;
+    }
     /* Four tokens at a time meet every row of the item: their activation rows stay
      * in L1 while the item's weight rows (a few tens of KiB) come from L2. dot4
      * gives each output the bits of dot, so how the tokens fall into groups of
@@ -127,6 +159,8 @@ lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t
     job.w = w;
     job.dot = k->dot;
     job.dot4 = k->dot4;
+    job.panel = w->panel ? k->panel : NULL;
+    job.panel_rows = w->n_out / QUANT_PANEL_ROWS * QUANT_PANEL_ROWS;
     job.w_row_bytes = (size_t)w_row;
     job.a_row_bytes = (size_t)a_row;
     job.n_tok = n_tok;
@@ -136,4 +170,66 @@ lp_err matmul_run(matmul_ctx *c, const matmul_weight *w, const float *x, int64_t
     job.rows = n_tok == 1 ? MATMUL_ROWS_VEC : MATMUL_ROWS;
     lp_threadpool_run(c->pool, (w->n_out + job.rows - 1) / job.rows, matmul_item, &job);
     return LP_OK;
+}
+
+typedef struct matmul_pack_job {
+    const matmul_weight *w;
+    quant_pack_fn pack;
+    size_t row_bytes;
+} matmul_pack_job;
+
+static void matmul_pack_item(void *ctx, int64_t p, int thread)
+{
+    const matmul_pack_job *j = ctx;
+    const size_t panel_bytes = (size_t)QUANT_PANEL_ROWS * j->row_bytes;
+
+    (void)thread;
+    j->pack(j->w->n_in, (const uint8_t *)j->w->data + (size_t)p * panel_bytes, j->row_bytes,
+            (uint8_t *)j->w->panel + (size_t)p * panel_bytes);
+}
+
+lp_err matmul_pack(matmul_weight *w, lp_threadpool *pool, lp_error *err)
+{
+    const quant_table *ref = NULL;
+    matmul_pack_job job;
+    uint64_t row = 0;
+    size_t bytes;
+    lp_err rc;
+
+    if (w->panel || !w->data || w->n_out < QUANT_PANEL_ROWS)
+        return LP_OK;
+    /* the layout is the type's, the same in every table: the reference's will do */
+    rc = quant_table_get(QUANT_ISA_SCALAR, &ref, err);
+    if (rc != LP_OK)
+        return rc;
+    job.pack = ref->k[w->type].pack;
+    if (!job.pack)
+        return LP_OK;
+    rc = tensor_row_bytes(w->type, (uint64_t)w->n_in, &row, err);
+    if (rc != LP_OK)
+        return rc;
+    if (lp_alloc_mul((size_t)row, (size_t)(w->n_out / QUANT_PANEL_ROWS * QUANT_PANEL_ROWS), &bytes))
+        return lp_err_set(err, LP_ERR_LIMIT, "matmul: panel size overflows");
+    w->panel = lp_alloc_aligned(64, bytes);
+    if (!w->panel)
+        return lp_err_set(err, LP_ERR_NOMEM, "matmul: cannot allocate %zu bytes of panels", bytes);
+    job.w = w;
+    job.row_bytes = (size_t)row;
+    lp_threadpool_run(pool, w->n_out / QUANT_PANEL_ROWS, matmul_pack_item, &job);
+    return LP_OK;
+}
+
+void matmul_unpack(matmul_weight *w)
+{
+    lp_alloc_free(w->panel);
+    w->panel = NULL;
+}
+
+size_t matmul_panel_bytes(const matmul_weight *w)
+{
+    uint64_t row = 0;
+
+    if (!w->panel || tensor_row_bytes(w->type, (uint64_t)w->n_in, &row, NULL) != LP_OK)
+        return 0;
+    return (size_t)row * (size_t)(w->n_out / QUANT_PANEL_ROWS * QUANT_PANEL_ROWS);
 }

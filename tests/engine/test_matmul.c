@@ -1,5 +1,6 @@
 /* Matmul tests: for every weight type and ISA, results are bit-identical for 1 and
- * 2 threads and for one batch vs token by token, and agree with a double-precision
+ * 2 threads, for one batch vs token by token and with the weights packed into
+ * panels or not, and agree with a double-precision
  * product of the dequantized weights and the activations as the kernel sees them. */
 #include <math.h>
 #include <setjmp.h>
@@ -101,7 +102,7 @@ static void mm_check_type(const quant_table *qt, const quant_table *ref, tensor_
     for (int i = 0; i < N_IN * N_TOK; i++)
         x[i] = lp_rng_signed(&rng) * 3.0f;
 
-    mw = (matmul_weight){w, t, N_IN, N_OUT};
+    mw = (matmul_weight){w, t, N_IN, N_OUT, NULL};
     matmul_ctx_init(&c1, qt, p1);
     matmul_ctx_init(&c2, qt, p2);
     assert_int_equal(matmul_run(&c1, &mw, x, N_TOK, y1, &err), LP_OK);
@@ -114,6 +115,23 @@ static void mm_check_type(const quant_table *qt, const quant_table *ref, tensor_
     /* shifted by one token the batch falls into other groups of four (dot4) */
     assert_int_equal(matmul_run(&c2, &mw, x + N_IN, N_TOK - 1, y3, &err), LP_OK);
     assert_memory_equal(y1 + N_OUT, y3, N_OUT * (N_TOK - 1) * sizeof *y1);
+
+    /* packed into panels (rows 0..31; the last five stay rows) nothing changes either */
+    assert_int_equal(matmul_pack(&mw, p2, &err), LP_OK);
+    if (ref->k[t].pack) {
+        assert_non_null(mw.panel);
+        assert_int_equal(matmul_panel_bytes(&mw),
+                         (size_t)w_row * (N_OUT / QUANT_PANEL_ROWS) * QUANT_PANEL_ROWS);
+    } else
+        assert_null(mw.panel);
+    memset(y3, 0xff, N_OUT * N_TOK * sizeof *y3);
+    assert_int_equal(matmul_run(&c1, &mw, x, N_TOK, y3, &err), LP_OK);
+    assert_memory_equal(y1, y3, N_OUT * N_TOK * sizeof *y1);
+    for (int tok = 0; tok < N_TOK; tok++)
+        assert_int_equal(matmul_run(&c2, &mw, x + tok * N_IN, 1, y3 + tok * N_OUT, &err), LP_OK);
+    assert_memory_equal(y1, y3, N_OUT * N_TOK * sizeof *y1);
+    matmul_unpack(&mw);
+    assert_null(mw.panel);
 
     mm_reference(ref, t, w, (size_t)w_row, x, yr, sc);
     for (int i = 0; i < N_OUT * N_TOK; i++) {
@@ -167,7 +185,7 @@ static void test_matmul_refuses_types_without_kernels(void **state)
     const quant_table *ref;
     uint8_t w[84 * 2] = {0};
     float x[256] = {0}, y[2];
-    matmul_weight mw = {w, TENSOR_TYPE_Q2_K, 256, 2};
+    matmul_weight mw = {w, TENSOR_TYPE_Q2_K, 256, 2, NULL};
     matmul_ctx c;
     lp_error err;
     (void)state;

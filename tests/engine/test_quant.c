@@ -923,6 +923,72 @@ static void test_dot_q4_0_extreme(void **state)
     assert_true(s == 9.0f * 32512.0f);
 }
 
+/* Panels against dot, bit for bit: sixteen different rows (row r quantized from
+ * its own data) packed with the type's pack, then met by 1..4 activation rows at
+ * an odd stride. Row r's result for token t must be the dot of the unpacked row,
+ * so a layout or lane mix-up shows; lengths cover whole groups of eight blocks and
+ * remainders. The scalar table's panel (unpack and dot) holds pack to its inverse. */
+static void test_panel(void **state)
+{
+    const quant_table *t = test_table(*(quant_isa *)*state), *s = NULL;
+    int checked = 0;
+
+    assert_int_equal(quant_table_get(QUANT_ISA_SCALAR, &s, NULL), LP_OK);
+    for (size_t c = 0; c < N_CASES; c++) {
+        tensor_type ty = test_cases[c].type;
+        if (!s->k[ty].pack) {
+            assert_null(t->k[ty].panel);
+            continue;
+        }
+        assert_non_null(t->k[ty].panel);
+        for (size_t li = 0; li < N_LENGTHS; li++) {
+            int64_t n = test_lengths[li];
+            uint64_t row, a_row, stride;
+            uint8_t *rows, *panel, *acts;
+            float *x, got[QUANT_PANEL_TOK * QUANT_PANEL_ROWS];
+            if (!test_fits(ty, n))
+                continue;
+            row = test_row_bytes(ty, n);
+            a_row = test_act_bytes(t, ty, n);
+            stride = a_row + 5 + (uint64_t)(li & 1) * 40;
+            rows = test_alloc(QUANT_PANEL_ROWS * row);
+            panel = test_alloc(QUANT_PANEL_ROWS * row);
+            acts = test_alloc(QUANT_PANEL_TOK * stride);
+            x = test_alloc((uint64_t)n * sizeof(float));
+            rng_seed(7000 + (uint64_t)ty * 64 + li);
+            for (int r = 0; r < QUANT_PANEL_ROWS; r++) {
+                rng_fill(x, n, r & 3);
+                s->k[ty].from_f32(x, rows + (size_t)r * row, n);
+            }
+            for (int j = 0; j < QUANT_PANEL_TOK; j++) {
+                rng_fill(x, n, j & 3);
+                test_quant_act(t, ty, x, acts + (size_t)j * stride, n);
+            }
+            s->k[ty].pack(n, rows, (size_t)row, panel);
+            for (int nt = 1; nt <= QUANT_PANEL_TOK; nt++) {
+                memset(got, 0xff, sizeof got);
+                t->k[ty].panel(n, got, panel, acts, (size_t)stride, nt);
+                for (int j = 0; j < nt; j++)
+                    for (int r = 0; r < QUANT_PANEL_ROWS; r++) {
+                        float want = NAN, g = got[j * QUANT_PANEL_ROWS + r];
+                        t->k[ty].dot(n, &want, rows + (size_t)r * row, acts + (size_t)j * stride);
+                        if (test_f32_bits(g) != test_f32_bits(want))
+                            fail_msg("%s %s n=%lld tokens %d: row %d token %d: panel %.9g, "
+                                     "dot %.9g",
+                                     t->name, tensor_type_name(ty), (long long)n, nt, r, j,
+                                     (double)g, (double)want);
+                    }
+            }
+            checked++;
+            lp_alloc_free(rows);
+            lp_alloc_free(panel);
+            lp_alloc_free(acts);
+            lp_alloc_free(x);
+        }
+    }
+    assert_true(checked >= 4);
+}
+
 /* dot4 against dot of the same table, bit for bit: four different activation rows
  * (row j is quantized from its own data) at a stride that is not a multiple of the
  * row size, so a kernel that mixes up rows or strides shows. Every length covers
@@ -1088,6 +1154,9 @@ int main(void)
         TEST_ISA(test_dot4, scalar),
         TEST_ISA(test_dot4, avx2),
         TEST_ISA(test_dot4, avx512),
+        TEST_ISA(test_panel, scalar),
+        TEST_ISA(test_panel, avx2),
+        TEST_ISA(test_panel, avx512),
         TEST_ISA(test_dot_deq, scalar),
         TEST_ISA(test_dot_deq, avx2),
         TEST_ISA(test_dot_deq, avx512),

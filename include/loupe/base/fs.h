@@ -18,6 +18,10 @@ typedef struct lp_fs_map {
 lp_err lp_fs_map_open(const char *path, lp_fs_map *out, lp_error *err);
 /* Accepts a zeroed map; leaves it zeroed. */
 void lp_fs_map_close(lp_fs_map *m);
+/* Tells the kernel the n bytes at p (inside m) will not be read soon: their whole
+ * pages leave this process's resident set. The bytes stay valid and are read back
+ * from the file if touched again. */
+void lp_fs_map_release(const lp_fs_map *m, const void *p, size_t n);
 
 /* Reads the whole file into a new NUL-terminated buffer (caller frees with
  * lp_alloc_free). Files larger than max_bytes are refused with LP_ERR_LIMIT. */

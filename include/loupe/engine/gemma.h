@@ -1,7 +1,8 @@
 /* Gemma 3 / Gemma 4 text model: load from GGUF (hyper-parameters from metadata,
  * tensors bound through the one table in gemma_arch.h and checked for shape and
  * type), and run the forward pass over a batch of tokens with a KV cache.
- * The weights are borrowed views into the file's mmap; nothing is copied. */
+ * The weights are views into the file's mmap, except the matrices of types with a
+ * panel layout, which gemma_open repacks once (matmul_pack) and then owns. */
 #ifndef LOUPE_ENGINE_GEMMA_H
 #define LOUPE_ENGINE_GEMMA_H
 

@@ -33,13 +33,32 @@ typedef void (*quant_dot4_fn)(int64_t n, float *s, const void *w, const void *a,
  * cached values runs on it. */
 typedef void (*quant_axpy_fn)(int64_t n, float a, const void *x, float *y);
 
+/* Panels: QUANT_PANEL_ROWS consecutive weight rows repacked, once at load, into
+ * one block of the same size in which a block column of all the rows lies
+ * together, so a SIMD lane can follow one row and a block needs no horizontal
+ * sums. The layout is the type's and the same for every ISA (quant_panel.c). */
+#define QUANT_PANEL_ROWS 16
+#define QUANT_PANEL_TOK 4 /* most activation rows one panel call meets */
+
+/* Writes the panel of the QUANT_PANEL_ROWS rows of n values at rows, row_bytes
+ * apart, to panel (QUANT_PANEL_ROWS * row_bytes bytes). */
+typedef void (*quant_pack_fn)(int64_t n, const void *rows, size_t row_bytes, void *panel);
+/* s[t * QUANT_PANEL_ROWS + r] = the dot of the panel's row r with activation row
+ * a + t*a_stride, for t < n_tok (1..QUANT_PANEL_TOK), each bit-identical to dot on
+ * the row before packing. */
+typedef void (*quant_panel_fn)(int64_t n, float *s, const void *panel, const void *a,
+                               size_t a_stride, int n_tok);
+
 typedef struct quant_kernels {
     quant_to_f32_fn to_f32;
     quant_from_f32_fn from_f32;
     quant_dot_fn dot;
     /* NULL where no kernel shares work across rows: callers then make four dots */
     quant_dot4_fn dot4;
-    quant_axpy_fn axpy;   /* F32, F16 and BF16 only; NULL elsewhere */
+    quant_axpy_fn axpy; /* F32, F16 and BF16 only; NULL elsewhere */
+    /* Both or neither: types with a panel layout (Q4_0) have them in every table */
+    quant_pack_fn pack;
+    quant_panel_fn panel;
     tensor_type act_type; /* F32 for float weights, Q8_0 for 32-blocks, Q8_K for K-quants */
 } quant_kernels;
 

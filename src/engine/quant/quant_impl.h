@@ -120,6 +120,18 @@ static inline size_t quant_act_sums_off(int64_t nb)
     return quant_act_scales_off(nb) + (size_t)nb * sizeof(float);
 }
 
+/* A Q4_0 panel (quant.h) is nb block columns of QUANT_Q4_0_COL bytes. Column b
+ * holds the fp16 d of block b of rows 0..15, then four 64-byte chunks: chunk c is
+ * bytes 4c..4c+3 of each row's qs, row after row. A chunk's low nibbles are thus
+ * values 4c..4c+3 of every row and its high nibbles values 16+4c..16+4c+3, so one
+ * 4-byte group of activations meets a whole chunk in one multiply-add per lane. */
+#define QUANT_Q4_0_COL (QUANT_PANEL_ROWS * sizeof(block_q4_0))
+#define QUANT_Q4_0_COL_QS (QUANT_PANEL_ROWS * sizeof(uint16_t)) /* chunks' offset */
+
+void quant_pack_q4_0(int64_t n, const void *rows, size_t row_bytes, void *panel);
+/* Row r of a Q4_0 panel of n values back in GGUF blocks (n / 32 of them at out). */
+void quant_panel_row_q4_0(int64_t n, const void *panel, int r, void *out);
+
 /* Each fills only the entries it implements; see quant_dispatch.c for the order. */
 void quant_ref_fill(quant_table *t);
 void quant_avx2_fill(quant_table *t);
