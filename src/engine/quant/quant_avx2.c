@@ -730,6 +730,104 @@ static void avx2_dot4_q5_1(int64_t n, float *s, const void *w, const void *a, si
     avx2_dot4_blocks(n, s, w, a, a_stride, sizeof(block_q5_1), avx2_w_q5_1, 1, 0);
 }
 
+/* ---- Q4_0 panels ------------------------------------------------------------------ */
+
+/* As avx512_panel_q4_0 (quant_avx512.c), eight rows to a vector: the panel's 64-byte
+ * chunks are two vectors, rows 0..7 and 8..15. maddubs gives each row two int16
+ * sums of a pair of codes times activations, at most 2 * 15 * 127 = 3810 each, so
+ * a block's eight chunk products add up in int16 (8 * 3810 = 30480) before one
+ * madd widens them to the row's exact int32 sum; the offset of 8 then comes off
+ * with the sidecar sum, and term and lane are the reference's. Sixteen rows' lanes
+ * outnumber the registers, so the float lanes live in acc (memory). */
+static inline __attribute__((always_inline)) void
+avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
+                    size_t ss_off, const int n_tok, float *acc)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    int h, t, c;
+
+#pragma GCC unroll 2
+    for (h = 0; h < 2; h++) {
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
+        __m256i lo[4], hi[4];
+#pragma GCC unroll 4
+        for (c = 0; c < 4; c++) {
+            __m256i q =
+                _mm256_loadu_si256((const __m256i *)(col + QUANT_Q4_0_COL_QS + 64 * c + 32 * h));
+            lo[c] = _mm256_and_si256(q, m4);
+            hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        }
+#pragma GCC unroll 4
+        for (t = 0; t < n_tok; t++) {
+            const uint8_t *at = a + (size_t)t * a_stride;
+            const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
+            float *lane =
+                acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
+                8 * h;
+            __m256i p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256(), isum;
+            int16_t sum;
+            float da;
+            int32_t g;
+            memcpy(&sum, at + ss_off + (size_t)b * sizeof sum, sizeof sum);
+            memcpy(&da, at + sd_off + (size_t)b * sizeof da, sizeof da);
+#pragma GCC unroll 4
+            for (c = 0; c < 4; c++) {
+                memcpy(&g, qa + 4 * c, sizeof g);
+                p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(lo[c], _mm256_set1_epi32(g)));
+                memcpy(&g, qa + 16 + 4 * c, sizeof g);
+                p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[c], _mm256_set1_epi32(g)));
+            }
+            isum = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones),
+                                    _mm256_set1_epi32(8 * (int32_t)sum));
+            _mm256_storeu_ps(lane,
+                             _mm256_add_ps(_mm256_loadu_ps(lane),
+                                           _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(da)),
+                                                         _mm256_cvtepi32_ps(isum))));
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void
+avx2_panel_q4_0_tok(int64_t n, float *s, const uint8_t *panel, const uint8_t *a, size_t a_stride,
+                    const int n_tok)
+{
+    const int64_t nb = n / QUANT_QK;
+    const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);
+    float acc[QUANT_PANEL_TOK * QUANT_BLANES * QUANT_PANEL_ROWS] = {0};
+    int64_t b;
+    int t, k;
+
+    for (b = 0; b < nb; b++)
+        avx2_panel_q4_0_col(panel + (size_t)b * QUANT_Q4_0_COL, a, a_stride, b, sd_off, ss_off,
+                            n_tok, acc);
+    /* quant_lanes_sum's tree, eight rows at a time */
+    for (t = 0; t < n_tok; t++) {
+        float *l = acc + (size_t)t * QUANT_BLANES * QUANT_PANEL_ROWS;
+        for (k = 0; k < QUANT_PANEL_ROWS; k += 8) {
+            __m256 v[QUANT_BLANES];
+            int j;
+            for (j = 0; j < QUANT_BLANES; j++)
+                v[j] = _mm256_loadu_ps(l + j * QUANT_PANEL_ROWS + k);
+            for (j = 0; j < 4; j++)
+                v[j] = _mm256_add_ps(v[j], v[j + 4]);
+            for (j = 0; j < 2; j++)
+                v[j] = _mm256_add_ps(v[j], v[j + 2]);
+            _mm256_storeu_ps(s + t * QUANT_PANEL_ROWS + k, _mm256_add_ps(v[0], v[1]));
+        }
+    }
+}
+
+static void avx2_panel_q4_0(int64_t n, float *s, const void *panel, const void *a, size_t a_stride,
+                            int n_tok)
+{
+    switch (n_tok) {
+    case 1: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 1); break;
+    case 2: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 2); break;
+    case 3: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 3); break;
+    default: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 4); break;
+    }
+}
+
 /* ---- K-quant dots against Q8_K --------------------------------------------------- */
 
 /* Each super-block's exact int32 sums stay in vectors (8 partial sums each) until
@@ -1242,6 +1340,7 @@ void quant_avx2_fill(quant_table *t)
     /* no Q8_0 dot4: its codes need no unpacking, so sharing them saved nothing
      * (measured 0.9x of four dots); matmul makes four dots instead */
     t->k[TENSOR_TYPE_Q4_0].dot4 = avx2_dot4_q4_0;
+    t->k[TENSOR_TYPE_Q4_0].panel = avx2_panel_q4_0;
     t->k[TENSOR_TYPE_Q4_1].dot4 = avx2_dot4_q4_1;
     t->k[TENSOR_TYPE_Q5_0].dot4 = avx2_dot4_q5_0;
     t->k[TENSOR_TYPE_Q5_1].dot4 = avx2_dot4_q5_1;
