@@ -199,7 +199,7 @@ static int bench_one(const bench_opts *o, lp_threadpool *pool, const quant_table
     size_t bytes = 0, mm_bytes = 0;
     uint64_t row_bytes = 0;
     int64_t n_out;
-    matmul_weight w, wm;
+    matmul_weight w = {NULL, TENSOR_TYPE_F32, 0, 0, NULL}, wm = w;
     matmul_ctx mc;
     float *x = NULL, *y = NULL;
     uint8_t *wd = NULL, *wmd = NULL;
@@ -226,22 +226,30 @@ static int bench_one(const bench_opts *o, lp_threadpool *pool, const quant_table
         x[i] = lp_rng_signed(&rng);
     w = (matmul_weight){wd, t, BENCH_N_IN, n_out, NULL};
     wm = (matmul_weight){wmd, t, BENCH_N_IN, BENCH_MM_OUT, NULL};
-    tv = bench_best_time(&mc, &w, x, 1, y, o->repeats, &err);
-    tm = bench_best_time(&mc, &wm, x, BENCH_MM_TOK, y, o->repeats > 3 ? 3 : o->repeats, &err);
-    if (tv < 0 || tm < 0) {
-        fprintf(stderr, "loupe bench kernels: %s\n", err.msg);
-        goto out;
-    }
-    {
-        double gbs = (double)bytes / tv / 1e9;
-        double gflops = 2.0 * BENCH_N_IN * BENCH_MM_OUT * BENCH_MM_TOK / tm / 1e9;
+    /* the rows as GGUF has them, then (types with a panel layout) as the model
+     * runs them, packed into panels at load */
+    for (int packed = 0; packed < 2; packed++) {
+        const char *layout = packed ? "panels" : "rows";
+        double gbs, gflops;
+        if (packed && (!ref->k[t].pack || matmul_pack(&w, pool, &err) != LP_OK ||
+                       matmul_pack(&wm, pool, &err) != LP_OK))
+            break;
+        tv = bench_best_time(&mc, &w, x, 1, y, o->repeats, &err);
+        tm = bench_best_time(&mc, &wm, x, BENCH_MM_TOK, y, o->repeats > 3 ? 3 : o->repeats, &err);
+        if (tv < 0 || tm < 0) {
+            fprintf(stderr, "loupe bench kernels: %s\n", err.msg);
+            goto out;
+        }
+        gbs = (double)bytes / tv / 1e9;
+        gflops = 2.0 * BENCH_N_IN * BENCH_MM_OUT * BENCH_MM_TOK / tm / 1e9;
         if (!o->json)
-            printf("%-10s %-5s  matvec %7.2f GB/s (%4.2f of read, %6.2f ms)  "
+            printf("%-10s %-5s %-6s  matvec %7.2f GB/s (%4.2f of read, %6.2f ms)  "
                    "matmat %7.2f GFLOP/s\n",
-                   qt->name, tensor_type_name(t), gbs, gbs / read_gbs, tv * 1e3, gflops);
+                   qt->name, tensor_type_name(t), layout, gbs, gbs / read_gbs, tv * 1e3, gflops);
         row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "isa", qt->name);
         cJSON_AddStringToObject(row, "type", tensor_type_name(t));
+        cJSON_AddStringToObject(row, "layout", layout);
         cJSON_AddNumberToObject(row, "matvec_gbs", gbs);
         cJSON_AddNumberToObject(row, "matvec_ratio_of_read", gbs / read_gbs);
         cJSON_AddNumberToObject(row, "matvec_ms", tv * 1e3);
@@ -251,6 +259,8 @@ static int bench_one(const bench_opts *o, lp_threadpool *pool, const quant_table
     ok = 1;
 out:
     matmul_ctx_free(&mc);
+    matmul_unpack(&w);
+    matmul_unpack(&wm);
     lp_alloc_free(x);
     lp_alloc_free(y);
     lp_alloc_free(wd);

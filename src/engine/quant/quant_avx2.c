@@ -746,6 +746,9 @@ avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
     int h, t, c;
 
+    for (c = 0; c < (int)QUANT_Q4_0_COL; c += 64)
+        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + c, _MM_HINT_T0);
+
 #pragma GCC unroll 2
     for (h = 0; h < 2; h++) {
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));

@@ -1,7 +1,8 @@
-/* AVX-512 (F/BW/VL/DQ) kernels for the hottest paths: F32/F16/BF16 dots, the
- * Q8_0 and Q4_0 dots (two blocks per 512-bit register, maddubs or VNNI vpdpbusd)
- * and the Q8_0 activation quantizer; everything else comes from the AVX2 table.
- * Same contract as quant_avx2.c: results bit-identical to quant_ref.c. */
+/* AVX-512 (F/BW/VL/DQ) kernels for the hottest paths: F32/F16/BF16 dots, the Q8_0
+ * activation quantizer and (VNNI) the Q4_0 panel kernel; everything else comes
+ * from the AVX2 table. The row dots of the integer types are AVX2's: two blocks
+ * per 512-bit register needed horizontal sums that made them slower on Zen 5
+ * than AVX2's folds. Same contract as quant_avx2.c: bits equal to quant_ref.c. */
 #include <string.h>
 
 #include "quant_impl.h"
@@ -9,15 +10,6 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) &&                      \
     defined(__AVX512VNNI__)
 #include <immintrin.h>
-
-static inline int32_t avx512_hsum256(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(s);
-}
 
 /* ---- float dots: lane 16k+j of acc[k] is ref's lane (i % 32) --------------------- */
 
@@ -94,137 +86,6 @@ static void avx512_dot_bf16(int64_t n, float *s, const void *w, const void *a)
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
-/* ---- Q8_0 / Q4_0 dots, two blocks per register ----------------------------------- */
-
-static inline __m512i avx512_join(__m256i lo, __m256i hi)
-{
-    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-
-/* 16 int32 partial sums of w*a (lanes 0..7: first block, 8..15: second). |w| goes
- * in the unsigned operand and a takes w's sign; |a| <= 127 keeps maddubs exact. */
-static inline __attribute__((always_inline)) __m512i avx512_dot_i8(__m512i w, __m512i a, int vnni)
-{
-    __m512i aw = _mm512_abs_epi8(w);
-    __m512i sa = _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(w), _mm512_setzero_si512(), a);
-
-    if (vnni)
-        return _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, sa);
-    return _mm512_madd_epi16(_mm512_maddubs_epi16(aw, sa), _mm512_set1_epi16(1));
-}
-
-/* One block, 256 bits wide, for the blocks after the last group of eight. */
-static inline int32_t avx512_dot_i8_one(__m256i w, __m256i a)
-{
-    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
-
-    return avx512_hsum256(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
-}
-
-static inline __m256i avx512_ld32(const void *p)
-{
-    return _mm256_loadu_si256((const __m256i *)p);
-}
-
-/* Lane k = the total of v[k]'s eight lanes (as avx2_hsum8_i32). */
-static inline __m256i avx512_hsum8(const __m256i *v)
-{
-    __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-    __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
-
-    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20),
-                            _mm256_permute2x128_si256(a, b, 0x31));
-}
-
-/* The fp16 d (offset 0) of eight consecutive blocks, widened exactly. */
-static inline __m256 avx512_half8(const void *blocks, size_t stride)
-{
-    const uint8_t *p = blocks;
-    uint16_t h[8];
-    int k;
-
-    for (k = 0; k < 8; k++)
-        memcpy(&h[k], p + (size_t)k * stride, sizeof h[k]);
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
-}
-
-/* Q4_0 codes minus 8, in value order (low nibbles are values 0..15). */
-static inline __m256i avx512_w_q4_0(const void *b)
-{
-    const uint8_t *qs = ((const block_q4_0 *)b)->qs;
-    __m128i q = _mm_loadu_si128((const __m128i *)qs);
-    __m128i m = _mm_set1_epi8(0x0f);
-    __m256i v = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
-
-    return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
-}
-
-static inline __m256i avx512_w_q8_0(const void *b)
-{
-    return avx512_ld32(((const block_q8_0 *)b)->qs);
-}
-
-typedef __m256i (*avx512_weights_fn)(const void *block);
-
-/* Same lanes as quant_ref.c: eight blocks (four registers of two) per step, their
- * terms d_w * d_a * isum added as one vector; the rest block by block. */
-static inline __attribute__((always_inline)) void avx512_dot_blocks(int64_t n, float *s,
-                                                                    const void *w, const void *a,
-                                                                    size_t wsize,
-                                                                    avx512_weights_fn wfn, int vnni)
-{
-    const uint8_t *pw = w;
-    const block_q8_0 *ba = a;
-    int64_t nb = n / QUANT_QK, i;
-    __m256 acc = _mm256_setzero_ps();
-    float lane[QUANT_BLANES];
-    int k;
-
-    for (i = 0; i + QUANT_BLANES <= nb; i += QUANT_BLANES) {
-        const uint8_t *pb = pw + (size_t)i * wsize;
-        __m256i v[QUANT_BLANES];
-        __m256 d;
-        for (k = 0; k < QUANT_BLANES; k += 2) {
-            __m512i x = avx512_join(wfn(pb + (size_t)k * wsize), wfn(pb + (size_t)(k + 1) * wsize));
-            __m512i y = avx512_join(avx512_ld32(ba[i + k].qs), avx512_ld32(ba[i + k + 1].qs));
-            __m512i p = avx512_dot_i8(x, y, vnni);
-            v[k] = _mm512_castsi512_si256(p);
-            v[k + 1] = _mm512_extracti64x4_epi64(p, 1);
-        }
-        d = _mm256_mul_ps(avx512_half8(pb, wsize), avx512_half8(ba + i, sizeof *ba));
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(d, _mm256_cvtepi32_ps(avx512_hsum8(v))));
-    }
-    _mm256_storeu_ps(lane, acc);
-    for (; i < nb; i++) {
-        const uint8_t *pb = pw + (size_t)i * wsize;
-        uint16_t dw;
-        memcpy(&dw, pb, sizeof dw);
-        lane[i % QUANT_BLANES] +=
-            quant_term_sym(dw, ba[i].d, avx512_dot_i8_one(wfn(pb), avx512_ld32(ba[i].qs)));
-    }
-    *s = quant_lanes_sum(lane, QUANT_BLANES);
-}
-
-static void avx512_dot_q8_0(int64_t n, float *s, const void *w, const void *a)
-{
-    avx512_dot_blocks(n, s, w, a, sizeof(block_q8_0), avx512_w_q8_0, 0);
-}
-
-static void avx512_dot_q8_0_vnni(int64_t n, float *s, const void *w, const void *a)
-{
-    avx512_dot_blocks(n, s, w, a, sizeof(block_q8_0), avx512_w_q8_0, 1);
-}
-
-static void avx512_dot_q4_0(int64_t n, float *s, const void *w, const void *a)
-{
-    avx512_dot_blocks(n, s, w, a, sizeof(block_q4_0), avx512_w_q4_0, 0);
-}
-
-static void avx512_dot_q4_0_vnni(int64_t n, float *s, const void *w, const void *a)
-{
-    avx512_dot_blocks(n, s, w, a, sizeof(block_q4_0), avx512_w_q4_0, 1);
-}
-
 /* ---- Q4_0 panels (VNNI) -------------------------------------------------------------- */
 
 /* Lane r of every vector is panel row r. A block column's chunk c (quant_impl.h)
@@ -244,6 +105,9 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
     __m512i lo[4], hi[4];
     int t, c;
+
+    for (c = 0; c < (int)QUANT_Q4_0_COL; c += 64)
+        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + c, _MM_HINT_T0);
 
 #pragma GCC unroll 4
     for (c = 0; c < 4; c++) {
@@ -349,15 +213,11 @@ void quant_avx512_fill(quant_table *t)
     t->k[TENSOR_TYPE_F32].dot = avx512_dot_f32;
     t->k[TENSOR_TYPE_F16].dot = avx512_dot_f16;
     t->k[TENSOR_TYPE_BF16].dot = avx512_dot_bf16;
-    t->k[TENSOR_TYPE_Q8_0].dot = avx512_dot_q8_0;
     t->k[TENSOR_TYPE_Q8_0].from_f32 = avx512_q8_0_from_f32;
-    t->k[TENSOR_TYPE_Q4_0].dot = avx512_dot_q4_0;
 }
 
 void quant_avx512vnni_fill(quant_table *t)
 {
-    t->k[TENSOR_TYPE_Q8_0].dot = avx512_dot_q8_0_vnni;
-    t->k[TENSOR_TYPE_Q4_0].dot = avx512_dot_q4_0_vnni;
     t->k[TENSOR_TYPE_Q4_0].panel = avx512_panel_q4_0;
 }
 
