@@ -21,7 +21,8 @@ int bench_media(int argc, char **argv);
 double bench_read_bandwidth(lp_threadpool *pool, size_t bytes, int repeats);
 
 /* Multiply peak in GMAC/s over the pool, from independent chains of one instruction:
- * kind 0 the int8 vpmaddubsw (xmm), kind 1 f32 FMA (ymm). 0 where the CPU has no AVX2. */
+ * kind 0 the int8 vpmaddubsw (xmm), kind 1 f32 FMA (ymm), kind 2 the int8 VNNI vpdpbusd
+ * (zmm). 0 where the CPU lacks the instruction. */
 double bench_peak_gmacs(lp_threadpool *pool, int kind);
 
 #endif

@@ -276,7 +276,7 @@ int bench_kernels(int argc, char **argv)
     lp_threadpool *pool = NULL;
     cJSON *root = NULL, *rows;
     char cpu[128];
-    double read_gbs, peak_i8, peak_f32;
+    double read_gbs, peak_i8, peak_f32, peak_vnni;
     lp_error err;
     int rc = 1;
 
@@ -291,6 +291,7 @@ int bench_kernels(int argc, char **argv)
     read_gbs = bench_read_bandwidth(pool, (size_t)1 << 30, o.repeats);
     peak_i8 = bench_peak_gmacs(pool, 0);
     peak_f32 = bench_peak_gmacs(pool, 1);
+    peak_vnni = bench_peak_gmacs(pool, 2);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "bench", "kernels");
     cJSON_AddStringToObject(root, "cpu", cpu);
@@ -298,6 +299,7 @@ int bench_kernels(int argc, char **argv)
     cJSON_AddNumberToObject(root, "read_gbs", read_gbs);
     cJSON_AddNumberToObject(root, "peak_int8_gmacs", peak_i8);
     cJSON_AddNumberToObject(root, "peak_f32_gmacs", peak_f32);
+    cJSON_AddNumberToObject(root, "peak_vnni_gmacs", peak_vnni);
     cJSON_AddNumberToObject(root, "matvec_weight_mb", (double)o.mb);
     cJSON_AddNumberToObject(root, "n_in", BENCH_N_IN);
     rows = cJSON_AddArrayToObject(root, "results");
@@ -310,6 +312,9 @@ int bench_kernels(int argc, char **argv)
         printf("multiply peak: int8 %.1f GMAC/s (vpmaddubsw), f32 %.1f GMAC/s (FMA); "
                "matmat GFLOP/s / 2 = GMAC/s\n",
                peak_i8, peak_f32);
+    if (!o.json && peak_vnni > 0)
+        printf("multiply peak: int8 %.1f GMAC/s (vpdpbusd zmm, the VNNI panel kernels)\n",
+               peak_vnni);
     for (int isa = 0; isa < QUANT_ISA_COUNT; isa++) {
         const quant_table *qt;
         if ((o.only_isa >= 0 && isa != o.only_isa) || !quant_isa_supported((quant_isa)isa))

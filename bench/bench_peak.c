@@ -1,5 +1,6 @@
-/* The machine's multiply peaks: throughput of the int8 multiply-add (vpmaddubsw)
- * and of f32 FMA on independent chains, over the pool; matmat and prefill sit under them. */
+/* The machine's multiply peaks: throughput of the int8 multiply-adds (vpmaddubsw;
+ * VNNI vpdpbusd on 512 bits where the CPU has it) and of f32 FMA on independent
+ * chains, over the pool; matmat and prefill sit under them. */
 #include "bench.h"
 
 #include <string.h>
@@ -44,6 +45,8 @@ static void bench_peak_item(void *ctx, int64_t item, int thread)
     for (long i = 0; i < BENCH_PEAK_ITERS; i++) {
         if (j->kind == 0)
             __asm__ volatile(BENCH_PEAK_ASM("vpmaddubsw", "xmm")::: BENCH_PEAK_CLOBBER);
+        else if (j->kind == 2)
+            __asm__ volatile(BENCH_PEAK_ASM("vpdpbusd", "zmm")::: BENCH_PEAK_CLOBBER);
         else
             __asm__ volatile(BENCH_PEAK_ASM("vfmadd231ps", "ymm")::: BENCH_PEAK_CLOBBER);
     }
@@ -53,13 +56,17 @@ static void bench_peak_item(void *ctx, int64_t item, int thread)
 
 double bench_peak_gmacs(lp_threadpool *pool, int kind)
 {
-    /* one vpmaddubsw xmm: 16 products; one vfmadd231ps ymm: 8 */
-    const double macs = kind == 0 ? 16.0 : 8.0;
+    /* one vpmaddubsw xmm: 16 products; one vfmadd231ps ymm: 8; one vpdpbusd zmm: 64 */
+    const double macs = kind == 0 ? 16.0 : kind == 2 ? 64.0 : 8.0;
     int n = lp_threadpool_size(pool);
+    const quant_table *t = NULL;
     bench_peak_job job;
     double total = 0;
 
     if (!quant_isa_supported(QUANT_ISA_AVX2))
+        return 0;
+    if (kind == 2 && (quant_table_get(QUANT_ISA_AVX512, &t, NULL) != LP_OK ||
+                      strcmp(t->name, "avx512vnni") != 0))
         return 0;
     memset(&job, 0, sizeof job);
     job.kind = kind;
