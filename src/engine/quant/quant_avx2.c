@@ -756,7 +756,7 @@ avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
 #pragma GCC unroll 4
         for (c = 0; c < 4; c++) {
             __m256i q =
-                _mm256_loadu_si256((const __m256i *)(col + QUANT_Q4_0_COL_QS + 64 * c + 32 * h));
+                _mm256_loadu_si256((const __m256i *)(col + QUANT_PANEL_COL_QS + 64 * c + 32 * h));
             lo[c] = _mm256_and_si256(q, m4);
             hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
         }
@@ -790,46 +790,103 @@ avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     }
 }
 
+/* Q8_0, eight rows a vector: the codes are signed and maddubs wants one operand
+ * unsigned, so |w| meets the activations with w's sign (at most 2 * 128 * 127 =
+ * 32512 a pair); each chunk's products are widened by madd, as two cannot share
+ * an int16. */
 static inline __attribute__((always_inline)) void
-avx2_panel_q4_0_tok(int64_t n, float *s, const uint8_t *panel, const uint8_t *a, size_t a_stride,
-                    const int n_tok)
+avx2_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
+                    size_t ss_off, const int n_tok, float *acc)
 {
-    const int64_t nb = n / QUANT_QK;
-    const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);
-    float acc[QUANT_PANEL_TOK * QUANT_BLANES * QUANT_PANEL_ROWS] = {0};
-    int64_t b;
-    int t, k;
+    const __m256i ones = _mm256_set1_epi16(1);
+    int h, t, c;
 
-    for (b = 0; b < nb; b++)
-        avx2_panel_q4_0_col(panel + (size_t)b * QUANT_Q4_0_COL, a, a_stride, b, sd_off, ss_off,
-                            n_tok, acc);
-    /* quant_lanes_sum's tree, eight rows at a time */
-    for (t = 0; t < n_tok; t++) {
-        float *l = acc + (size_t)t * QUANT_BLANES * QUANT_PANEL_ROWS;
-        for (k = 0; k < QUANT_PANEL_ROWS; k += 8) {
-            __m256 v[QUANT_BLANES];
-            int j;
-            for (j = 0; j < QUANT_BLANES; j++)
-                v[j] = _mm256_loadu_ps(l + j * QUANT_PANEL_ROWS + k);
-            for (j = 0; j < 4; j++)
-                v[j] = _mm256_add_ps(v[j], v[j + 4]);
-            for (j = 0; j < 2; j++)
-                v[j] = _mm256_add_ps(v[j], v[j + 2]);
-            _mm256_storeu_ps(s + t * QUANT_PANEL_ROWS + k, _mm256_add_ps(v[0], v[1]));
+    (void)ss_off;
+    for (c = 0; c < (int)QUANT_Q8_0_COL; c += 64)
+        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + c, _MM_HINT_T0);
+#pragma GCC unroll 2
+    for (h = 0; h < 2; h++) {
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
+        __m256i q[8], u[8];
+#pragma GCC unroll 8
+        for (c = 0; c < 8; c++) {
+            q[c] =
+                _mm256_loadu_si256((const __m256i *)(col + QUANT_PANEL_COL_QS + 64 * c + 32 * h));
+            u[c] = _mm256_sign_epi8(q[c], q[c]);
+        }
+#pragma GCC unroll 4
+        for (t = 0; t < n_tok; t++) {
+            const uint8_t *at = a + (size_t)t * a_stride;
+            const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
+            float *lane =
+                acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
+                8 * h;
+            __m256i i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256();
+            float da;
+            int32_t g;
+            memcpy(&da, at + sd_off + (size_t)b * sizeof da, sizeof da);
+#pragma GCC unroll 4
+            for (c = 0; c < 8; c += 2) {
+                memcpy(&g, qa + 4 * c, sizeof g);
+                i0 = _mm256_add_epi32(
+                    i0, _mm256_madd_epi16(_mm256_maddubs_epi16(
+                                              u[c], _mm256_sign_epi8(_mm256_set1_epi32(g), q[c])),
+                                          ones));
+                memcpy(&g, qa + 4 * c + 4, sizeof g);
+                i1 = _mm256_add_epi32(
+                    i1, _mm256_madd_epi16(
+                            _mm256_maddubs_epi16(u[c + 1],
+                                                 _mm256_sign_epi8(_mm256_set1_epi32(g), q[c + 1])),
+                            ones));
+            }
+            _mm256_storeu_ps(
+                lane, _mm256_add_ps(_mm256_loadu_ps(lane),
+                                    _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(da)),
+                                                  _mm256_cvtepi32_ps(_mm256_add_epi32(i0, i1)))));
         }
     }
 }
 
-static void avx2_panel_q4_0(int64_t n, float *s, const void *panel, const void *a, size_t a_stride,
-                            int n_tok)
-{
-    switch (n_tok) {
-    case 1: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 1); break;
-    case 2: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 2); break;
-    case 3: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 3); break;
-    default: avx2_panel_q4_0_tok(n, s, panel, a, a_stride, 4); break;
+/* One driver for both types: block by block into the lanes in acc, then
+ * quant_lanes_sum's tree, eight rows at a time. */
+#define AVX2_PANEL(name, col_bytes)                                                                \
+    static inline __attribute__((always_inline)) void avx2_panel_##name##_tok(                     \
+        int64_t n, float *s, const uint8_t *panel, const uint8_t *a, size_t a_stride,              \
+        const int n_tok)                                                                           \
+    {                                                                                              \
+        const int64_t nb = n / QUANT_QK;                                                           \
+        const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);           \
+        float acc[QUANT_PANEL_TOK * QUANT_BLANES * QUANT_PANEL_ROWS] = {0};                        \
+        for (int64_t b = 0; b < nb; b++)                                                           \
+            avx2_panel_##name##_col(panel + (size_t)b * (col_bytes), a, a_stride, b, sd_off,       \
+                                    ss_off, n_tok, acc);                                           \
+        for (int t = 0; t < n_tok; t++) {                                                          \
+            const float *l = acc + (size_t)t * QUANT_BLANES * QUANT_PANEL_ROWS;                    \
+            for (int k = 0; k < QUANT_PANEL_ROWS; k += 8) {                                        \
+                __m256 v[QUANT_BLANES];                                                            \
+                for (int j = 0; j < QUANT_BLANES; j++)                                             \
+                    v[j] = _mm256_loadu_ps(l + j * QUANT_PANEL_ROWS + k);                          \
+                for (int j = 0; j < 4; j++)                                                        \
+                    v[j] = _mm256_add_ps(v[j], v[j + 4]);                                          \
+                for (int j = 0; j < 2; j++)                                                        \
+                    v[j] = _mm256_add_ps(v[j], v[j + 2]);                                          \
+                _mm256_storeu_ps(s + t * QUANT_PANEL_ROWS + k, _mm256_add_ps(v[0], v[1]));         \
+            }                                                                                      \
+        }                                                                                          \
+    }                                                                                              \
+    static void avx2_panel_##name(int64_t n, float *s, const void *panel, const void *a,           \
+                                  size_t a_stride, int n_tok)                                      \
+    {                                                                                              \
+        switch (n_tok) {                                                                           \
+        case 1: avx2_panel_##name##_tok(n, s, panel, a, a_stride, 1); break;                       \
+        case 2: avx2_panel_##name##_tok(n, s, panel, a, a_stride, 2); break;                       \
+        case 3: avx2_panel_##name##_tok(n, s, panel, a, a_stride, 3); break;                       \
+        default: avx2_panel_##name##_tok(n, s, panel, a, a_stride, 4); break;                      \
+        }                                                                                          \
     }
-}
+
+AVX2_PANEL(q4_0, QUANT_Q4_0_COL)
+AVX2_PANEL(q8_0, QUANT_Q8_0_COL)
 
 /* ---- K-quant dots against Q8_K --------------------------------------------------- */
 
@@ -1344,6 +1401,7 @@ void quant_avx2_fill(quant_table *t)
      * (measured 0.9x of four dots); matmul makes four dots instead */
     t->k[TENSOR_TYPE_Q4_0].dot4 = avx2_dot4_q4_0;
     t->k[TENSOR_TYPE_Q4_0].panel = avx2_panel_q4_0;
+    t->k[TENSOR_TYPE_Q8_0].panel = avx2_panel_q8_0;
     t->k[TENSOR_TYPE_Q4_1].dot4 = avx2_dot4_q4_1;
     t->k[TENSOR_TYPE_Q5_0].dot4 = avx2_dot4_q5_0;
     t->k[TENSOR_TYPE_Q5_1].dot4 = avx2_dot4_q5_1;

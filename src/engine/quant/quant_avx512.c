@@ -111,7 +111,7 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
 #pragma GCC unroll 4
     for (c = 0; c < 4; c++) {
-        __m512i q = _mm512_loadu_si512(col + QUANT_Q4_0_COL_QS + 64 * c);
+        __m512i q = _mm512_loadu_si512(col + QUANT_PANEL_COL_QS + 64 * c);
         lo[c] = _mm512_and_si512(q, m4);
         hi[c] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
     }
@@ -140,48 +140,90 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     }
 }
 
+/* One driver for both types: eight blocks a step, so each lane is a fixed
+ * accumulator, then quant_lanes_sum's tree, sixteen rows at once. */
+#define AVX512_PANEL(name, col_bytes)                                                              \
+    static inline __attribute__((always_inline)) void avx512_panel_##name##_tok(                   \
+        int64_t n, float *s, const uint8_t *panel, const uint8_t *a, size_t a_stride,              \
+        const int n_tok)                                                                           \
+    {                                                                                              \
+        const int64_t nb = n / QUANT_QK;                                                           \
+        const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);           \
+        __m512 acc[QUANT_PANEL_TOK][QUANT_BLANES];                                                 \
+        int64_t b;                                                                                 \
+        int t, k;                                                                                  \
+        for (t = 0; t < n_tok; t++)                                                                \
+            for (k = 0; k < QUANT_BLANES; k++)                                                     \
+                acc[t][k] = _mm512_setzero_ps();                                                   \
+        for (b = 0; b + QUANT_BLANES <= nb; b += QUANT_BLANES)                                     \
+            _Pragma("GCC unroll 8") for (k = 0; k < QUANT_BLANES; k++)                             \
+                avx512_panel_##name##_col(panel + (size_t)(b + k) * (col_bytes), a, a_stride,      \
+                                          b + k, sd_off, ss_off, n_tok, &acc[0][k], QUANT_BLANES); \
+        for (k = 0; b < nb; b++, k++)                                                              \
+            avx512_panel_##name##_col(panel + (size_t)b * (col_bytes), a, a_stride, b, sd_off,     \
+                                      ss_off, n_tok, &acc[0][k], QUANT_BLANES);                    \
+        for (t = 0; t < n_tok; t++) {                                                              \
+            for (k = 0; k < 4; k++)                                                                \
+                acc[t][k] = _mm512_add_ps(acc[t][k], acc[t][k + 4]);                               \
+            for (k = 0; k < 2; k++)                                                                \
+                acc[t][k] = _mm512_add_ps(acc[t][k], acc[t][k + 2]);                               \
+            _mm512_storeu_ps(s + t * QUANT_PANEL_ROWS, _mm512_add_ps(acc[t][0], acc[t][1]));       \
+        }                                                                                          \
+    }                                                                                              \
+    static void avx512_panel_##name(int64_t n, float *s, const void *panel, const void *a,         \
+                                    size_t a_stride, int n_tok)                                    \
+    {                                                                                              \
+        switch (n_tok) {                                                                           \
+        case 1: avx512_panel_##name##_tok(n, s, panel, a, a_stride, 1); break;                     \
+        case 2: avx512_panel_##name##_tok(n, s, panel, a, a_stride, 2); break;                     \
+        case 3: avx512_panel_##name##_tok(n, s, panel, a, a_stride, 3); break;                     \
+        default: avx512_panel_##name##_tok(n, s, panel, a, a_stride, 4); break;                    \
+        }                                                                                          \
+    }
+
+AVX512_PANEL(q4_0, QUANT_Q4_0_COL)
+
+/* Q8_0: the codes are signed, so each chunk is made unsigned by flipping its sign
+ * bit (w + 128, 0..255) and the accumulator starts at -128 * the block's
+ * activation sum; vpdpbusd's int32 sums are exact, so the isum is the reference's. */
 static inline __attribute__((always_inline)) void
-avx512_panel_q4_0_tok(int64_t n, float *s, const uint8_t *panel, const uint8_t *a, size_t a_stride,
-                      const int n_tok)
+avx512_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
 {
-    const int64_t nb = n / QUANT_QK;
-    const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);
-    __m512 acc[QUANT_PANEL_TOK][QUANT_BLANES];
-    int64_t b;
-    int t, k;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
+    __m512i q[8];
+    int t, c;
 
-    for (t = 0; t < n_tok; t++)
-        for (k = 0; k < QUANT_BLANES; k++)
-            acc[t][k] = _mm512_setzero_ps();
-    /* eight blocks a step, so each lane is a fixed accumulator */
-    for (b = 0; b + QUANT_BLANES <= nb; b += QUANT_BLANES)
+    for (c = 0; c < (int)QUANT_Q8_0_COL; c += 64)
+        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + c, _MM_HINT_T0);
 #pragma GCC unroll 8
-        for (k = 0; k < QUANT_BLANES; k++)
-            avx512_panel_q4_0_col(panel + (size_t)(b + k) * QUANT_Q4_0_COL, a, a_stride, b + k,
-                                  sd_off, ss_off, n_tok, &acc[0][k], QUANT_BLANES);
-    for (k = 0; b < nb; b++, k++)
-        avx512_panel_q4_0_col(panel + (size_t)b * QUANT_Q4_0_COL, a, a_stride, b, sd_off, ss_off,
-                              n_tok, &acc[0][k], QUANT_BLANES);
-    /* quant_lanes_sum's tree, sixteen rows at once */
+    for (c = 0; c < 8; c++)
+        q[c] = _mm512_xor_si512(_mm512_loadu_si512(col + QUANT_PANEL_COL_QS + 64 * c), flip);
+#pragma GCC unroll 4
     for (t = 0; t < n_tok; t++) {
-        for (k = 0; k < 4; k++)
-            acc[t][k] = _mm512_add_ps(acc[t][k], acc[t][k + 4]);
-        for (k = 0; k < 2; k++)
-            acc[t][k] = _mm512_add_ps(acc[t][k], acc[t][k + 2]);
-        _mm512_storeu_ps(s + t * QUANT_PANEL_ROWS, _mm512_add_ps(acc[t][0], acc[t][1]));
+        const uint8_t *at = a + (size_t)t * a_stride;
+        const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
+        int16_t sum;
+        float da;
+        int32_t g;
+        memcpy(&sum, at + ss_off + (size_t)b * sizeof sum, sizeof sum);
+        memcpy(&da, at + sd_off + (size_t)b * sizeof da, sizeof da);
+        __m512i i0 = _mm512_set1_epi32(-128 * (int32_t)sum), i1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (c = 0; c < 4; c++) {
+            memcpy(&g, qa + 4 * c, sizeof g);
+            i0 = _mm512_dpbusd_epi32(i0, q[c], _mm512_set1_epi32(g));
+            memcpy(&g, qa + 16 + 4 * c, sizeof g);
+            i1 = _mm512_dpbusd_epi32(i1, q[c + 4], _mm512_set1_epi32(g));
+        }
+        acc[t * acc_stride] = _mm512_add_ps(
+            acc[t * acc_stride], _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(da)),
+                                               _mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1))));
     }
 }
 
-static void avx512_panel_q4_0(int64_t n, float *s, const void *panel, const void *a,
-                              size_t a_stride, int n_tok)
-{
-    switch (n_tok) {
-    case 1: avx512_panel_q4_0_tok(n, s, panel, a, a_stride, 1); break;
-    case 2: avx512_panel_q4_0_tok(n, s, panel, a, a_stride, 2); break;
-    case 3: avx512_panel_q4_0_tok(n, s, panel, a, a_stride, 3); break;
-    default: avx512_panel_q4_0_tok(n, s, panel, a, a_stride, 4); break;
-    }
-}
+AVX512_PANEL(q8_0, QUANT_Q8_0_COL)
 
 /* ---- Q8_0 activation quantizer --------------------------------------------------- */
 
@@ -219,6 +261,7 @@ void quant_avx512_fill(quant_table *t)
 void quant_avx512vnni_fill(quant_table *t)
 {
     t->k[TENSOR_TYPE_Q4_0].panel = avx512_panel_q4_0;
+    t->k[TENSOR_TYPE_Q8_0].panel = avx512_panel_q8_0;
 }
 
 #else

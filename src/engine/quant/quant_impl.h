@@ -124,9 +124,11 @@ static inline size_t quant_act_sums_off(int64_t nb)
  * holds the fp16 d of block b of rows 0..15, then four 64-byte chunks: chunk c is
  * bytes 4c..4c+3 of each row's qs, row after row. A chunk's low nibbles are thus
  * values 4c..4c+3 of every row and its high nibbles values 16+4c..16+4c+3, so one
- * 4-byte group of activations meets a whole chunk in one multiply-add per lane. */
+ * 4-byte group of activations meets a whole chunk in one multiply-add per lane.
+ * A Q8_0 panel is the same with eight chunks (values 4c..4c+3) of QUANT_Q8_0_COL. */
 #define QUANT_Q4_0_COL (QUANT_PANEL_ROWS * sizeof(block_q4_0))
-#define QUANT_Q4_0_COL_QS (QUANT_PANEL_ROWS * sizeof(uint16_t)) /* chunks' offset */
+#define QUANT_Q8_0_COL (QUANT_PANEL_ROWS * sizeof(block_q8_0))
+#define QUANT_PANEL_COL_QS (QUANT_PANEL_ROWS * sizeof(uint16_t)) /* chunks' offset */
 
 /* How far ahead of the column in use the panel kernels prefetch. The hardware
  * prefetchers alone left a 2-thread Q4_0 matvec at 0.6 of the read bandwidth on
@@ -134,8 +136,10 @@ static inline size_t quant_act_sums_off(int64_t nb)
 #define QUANT_PANEL_PREFETCH 4096
 
 void quant_pack_q4_0(int64_t n, const void *rows, size_t row_bytes, void *panel);
-/* Row r of a Q4_0 panel of n values back in GGUF blocks (n / 32 of them at out). */
+void quant_pack_q8_0(int64_t n, const void *rows, size_t row_bytes, void *panel);
+/* Row r of a panel of n values back in GGUF blocks (n / 32 of them at out). */
 void quant_panel_row_q4_0(int64_t n, const void *panel, int r, void *out);
+void quant_panel_row_q8_0(int64_t n, const void *panel, int r, void *out);
 
 /* Each fills only the entries it implements; see quant_dispatch.c for the order. */
 void quant_ref_fill(quant_table *t);

@@ -1,36 +1,62 @@
 /* The panel layouts: how QUANT_PANEL_ROWS weight rows are repacked at load so a
- * SIMD lane follows one row (quant_impl.h has the Q4_0 layout), and back. */
+ * SIMD lane follows one row (quant_impl.h has the layouts), and back. */
 #include "quant_impl.h"
 
-void quant_pack_q4_0(int64_t n, const void *rows, size_t row_bytes, void *panel)
+/* Q4_0 and Q8_0 share the shape: a block is an fp16 d and then qs_len bytes of
+ * codes, and a column is the 16 d's and then qs_len / 4 chunks. */
+static void panel_pack(int64_t n, const void *rows, size_t row_bytes, void *panel, size_t bsize,
+                       int qs_len)
 {
     uint8_t *col = panel;
+    const size_t col_bytes = QUANT_PANEL_ROWS * bsize;
     int64_t nb = n / QUANT_QK, b;
     int r, c;
 
-    for (b = 0; b < nb; b++, col += QUANT_Q4_0_COL) {
+    for (b = 0; b < nb; b++, col += col_bytes) {
         for (r = 0; r < QUANT_PANEL_ROWS; r++) {
-            const block_q4_0 *src =
-                (const block_q4_0 *)((const uint8_t *)rows + (size_t)r * row_bytes) + b;
-            memcpy(col + (size_t)r * sizeof(uint16_t), &src->d, sizeof(uint16_t));
-            for (c = 0; c < 4; c++)
-                memcpy(col + QUANT_Q4_0_COL_QS + (size_t)(c * QUANT_PANEL_ROWS + r) * 4,
-                       src->qs + 4 * c, 4);
+            const uint8_t *src = (const uint8_t *)rows + (size_t)r * row_bytes + (size_t)b * bsize;
+            memcpy(col + (size_t)r * sizeof(uint16_t), src, sizeof(uint16_t));
+            for (c = 0; c < qs_len / 4; c++)
+                memcpy(col + QUANT_PANEL_COL_QS + (size_t)(c * QUANT_PANEL_ROWS + r) * 4,
+                       src + sizeof(uint16_t) + 4 * c, 4);
         }
     }
 }
 
-void quant_panel_row_q4_0(int64_t n, const void *panel, int r, void *out)
+static void panel_row(int64_t n, const void *panel, int r, void *out, size_t bsize, int qs_len)
 {
     const uint8_t *col = panel;
-    block_q4_0 *dst = out;
+    const size_t col_bytes = QUANT_PANEL_ROWS * bsize;
+    uint8_t *dst = out;
     int64_t nb = n / QUANT_QK, b;
     int c;
 
-    for (b = 0; b < nb; b++, col += QUANT_Q4_0_COL) {
-        memcpy(&dst[b].d, col + (size_t)r * sizeof(uint16_t), sizeof(uint16_t));
-        for (c = 0; c < 4; c++)
-            memcpy(dst[b].qs + 4 * c,
-                   col + QUANT_Q4_0_COL_QS + (size_t)(c * QUANT_PANEL_ROWS + r) * 4, 4);
+    for (b = 0; b < nb; b++, col += col_bytes, dst += bsize) {
+        memcpy(dst, col + (size_t)r * sizeof(uint16_t), sizeof(uint16_t));
+        for (c = 0; c < qs_len / 4; c++)
+            memcpy(dst + sizeof(uint16_t) + 4 * c,
+                   col + QUANT_PANEL_COL_QS + (size_t)(c * QUANT_PANEL_ROWS + r) * 4, 4);
     }
+}
+
+_Static_assert(offsetof(block_q4_0, qs) == 2 && offsetof(block_q8_0, qs) == 2, "qs after d");
+
+void quant_pack_q4_0(int64_t n, const void *rows, size_t row_bytes, void *panel)
+{
+    panel_pack(n, rows, row_bytes, panel, sizeof(block_q4_0), 16);
+}
+
+void quant_panel_row_q4_0(int64_t n, const void *panel, int r, void *out)
+{
+    panel_row(n, panel, r, out, sizeof(block_q4_0), 16);
+}
+
+void quant_pack_q8_0(int64_t n, const void *rows, size_t row_bytes, void *panel)
+{
+    panel_pack(n, rows, row_bytes, panel, sizeof(block_q8_0), 32);
+}
+
+void quant_panel_row_q8_0(int64_t n, const void *panel, int r, void *out)
+{
+    panel_row(n, panel, r, out, sizeof(block_q8_0), 32);
 }

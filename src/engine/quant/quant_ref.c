@@ -224,19 +224,26 @@ static void ref_q8_0_from_f32(const float *x, void *y, int64_t n)
     }
 }
 
-static void ref_dot_q8_0(int64_t n, float *s, const void *w, const void *a)
+/* Blocks first..first+nb-1 of a Q8_0 dot (at bw and ba) into its lanes. */
+static void ref_q8_0_lanes(int64_t nb, const block_q8_0 *bw, const block_q8_0 *ba, int64_t first,
+                           float *lane)
 {
-    const block_q8_0 *bw = w, *ba = a;
-    float lane[QUANT_BLANES] = {0};
     int64_t i;
     int j;
 
-    for (i = 0; i < n / QUANT_QK; i++) {
+    for (i = 0; i < nb; i++) {
         int32_t isum = 0;
         for (j = 0; j < QUANT_QK; j++)
             isum += (int32_t)bw[i].qs[j] * ba[i].qs[j];
-        lane[i % QUANT_BLANES] += quant_term_sym(bw[i].d, ba[i].d, isum);
+        lane[(first + i) % QUANT_BLANES] += quant_term_sym(bw[i].d, ba[i].d, isum);
     }
+}
+
+static void ref_dot_q8_0(int64_t n, float *s, const void *w, const void *a)
+{
+    float lane[QUANT_BLANES] = {0};
+
+    ref_q8_0_lanes(n / QUANT_QK, w, a, 0, lane);
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -924,31 +931,33 @@ REF_DOT4(q8_K)
 
 /* ---- panels ------------------------------------------------------------------------ */
 
-/* The reference panel kernel is, by definition, the row unpacked and the dot. */
-static void ref_panel_q4_0(int64_t n, float *s, const void *panel, const void *a, size_t a_stride,
-                           int n_tok)
-{
-    block_q4_0 row[64];
-    int64_t done, part;
-    int r, t;
-
-    for (r = 0; r < QUANT_PANEL_ROWS; r++) {
-        float lane[QUANT_PANEL_TOK][QUANT_BLANES] = {{0}};
-        /* the row comes back in pieces of 64 blocks; the lanes carry over */
-        for (done = 0; done < n / QUANT_QK; done += part) {
-            part = n / QUANT_QK - done < 64 ? n / QUANT_QK - done : 64;
-            quant_panel_row_q4_0(part * QUANT_QK,
-                                 (const uint8_t *)panel + (size_t)done * QUANT_Q4_0_COL, r, row);
-            for (t = 0; t < n_tok; t++) {
-                const block_q8_0 *ba =
-                    (const block_q8_0 *)((const uint8_t *)a + (size_t)t * a_stride);
-                ref_q4_0_lanes(part, row, ba + done, done, lane[t]);
-            }
-        }
-        for (t = 0; t < n_tok; t++)
-            s[t * QUANT_PANEL_ROWS + r] = quant_lanes_sum(lane[t], QUANT_BLANES);
+/* The reference panel kernel is, by definition, the row unpacked and the dot: the
+ * row comes back in pieces of 64 blocks, and the lanes carry over. */
+#define REF_PANEL(name, block_t, col_bytes)                                                        \
+    static void ref_panel_##name(int64_t n, float *s, const void *panel, const void *a,            \
+                                 size_t a_stride, int n_tok)                                       \
+    {                                                                                              \
+        block_t row[64];                                                                           \
+        int64_t done, part, nb = n / QUANT_QK;                                                     \
+        for (int r = 0; r < QUANT_PANEL_ROWS; r++) {                                               \
+            float lane[QUANT_PANEL_TOK][QUANT_BLANES] = {{0}};                                     \
+            for (done = 0; done < nb; done += part) {                                              \
+                part = nb - done < 64 ? nb - done : 64;                                            \
+                quant_panel_row_##name(                                                            \
+                    part *QUANT_QK, (const uint8_t *)panel + (size_t)done * (col_bytes), r, row);  \
+                for (int t = 0; t < n_tok; t++)                                                    \
+                    ref_##name##_lanes(                                                            \
+                        part, row,                                                                 \
+                        (const block_q8_0 *)((const uint8_t *)a + (size_t)t * a_stride) + done,    \
+                        done, lane[t]);                                                            \
+            }                                                                                      \
+            for (int t = 0; t < n_tok; t++)                                                        \
+                s[t * QUANT_PANEL_ROWS + r] = quant_lanes_sum(lane[t], QUANT_BLANES);              \
+        }                                                                                          \
     }
-}
+
+REF_PANEL(q4_0, block_q4_0, QUANT_Q4_0_COL)
+REF_PANEL(q8_0, block_q8_0, QUANT_Q8_0_COL)
 
 /* ---- table ----------------------------------------------------------------------- */
 
@@ -979,6 +988,8 @@ void quant_ref_fill(quant_table *t)
             TENSOR_TYPE_Q8_0);
     t->k[TENSOR_TYPE_Q4_0].pack = quant_pack_q4_0;
     t->k[TENSOR_TYPE_Q4_0].panel = ref_panel_q4_0;
+    t->k[TENSOR_TYPE_Q8_0].pack = quant_pack_q8_0;
+    t->k[TENSOR_TYPE_Q8_0].panel = ref_panel_q8_0;
     ref_set(t, TENSOR_TYPE_Q4_1, ref_q4_1_to_f32, ref_q4_1_from_f32, ref_dot_q4_1, ref_dot4_q4_1,
             TENSOR_TYPE_Q8_0);
     ref_set(t, TENSOR_TYPE_Q5_0, ref_q5_0_to_f32, ref_q5_0_from_f32, ref_dot_q5_0, ref_dot4_q5_0,
