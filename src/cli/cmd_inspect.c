@@ -1,6 +1,7 @@
 /* `loupe inspect FILE.gguf [--json]`: shows a GGUF file's header, metadata, tensor
- * table, totals and an estimate of the memory a run needs (mapped weights plus an
- * F16 KV cache for gemma3/gemma4). stdout carries only the result; every string
+ * table, totals and an estimate of the memory a run needs (the weights, mapped or
+ * repacked into panels at load, one copy either way, plus an F16 KV cache for
+ * gemma3/gemma4). stdout carries only the result; every string
  * from the file is escaped, so a hostile file cannot forge terminal output or JSON. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 typedef struct insp_mem {
     int have_kv;      /* the KV estimate applies to this architecture and succeeded */
     char note[160];   /* why it is missing, when it is */
-    uint64_t weights; /* bytes of all tensors (mapped, not copied) */
+    uint64_t weights; /* bytes of all tensors (mapped, or repacked once: same size) */
     uint64_t kv;      /* F16 KV cache + activation buffers at ctx (gemma_state_plan) */
     uint64_t ctx;
     uint64_t n_layer;
@@ -372,7 +373,8 @@ static void insp_print_text(FILE *out, const gguf_file *f, const gguf_str *arch,
                 (unsigned long long)by_type[t].tensors, (unsigned long long)by_type[t].bytes, h);
     }
     insp_human(m->weights, h, sizeof h);
-    fprintf(out, "\nmemory (estimate):\n  weights (mapped): %llu bytes (%s)\n",
+    fprintf(out,
+            "\nmemory (estimate):\n  weights (mapped or repacked, one copy): %llu bytes (%s)\n",
             (unsigned long long)m->weights, h);
     if (m->have_kv) {
         insp_human(m->kv, h, sizeof h);
