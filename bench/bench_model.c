@@ -220,17 +220,19 @@ int bench_model(int argc, char **argv)
         cJSON *j = cJSON_CreateObject();
         char *txt;
         if (!o.json)
-            printf("model: %s (%s, %u layers, %.2f GB of weights), load %.2f s\n"
+            printf("model: %s (%s, %u layers, %.2f GB of weights, %.2f GB as panels), "
+                   "load %.2f s\n"
                    "config: -p %lld -n %lld -t %d -c %lld --batch %lld, cache %s, isa %s, "
                    "%lld reps (median)\n"
                    "prefill: %.2f tokens/s\ndecode: %.2f tokens/s = %.2f GB/s of weights "
                    "(%.2f of the %.2f GB/s read bandwidth)\n"
                    "peak RSS: %.2f GB (KV cache %.2f GB, activations %.2f GB)\n",
                    o.model, gemma_arch_name(m->cfg.arch), m->cfg.n_layer, weight_bytes / 1e9,
-                   load_s, (long long)o.n_prompt, (long long)o.n_gen, lp_threadpool_size(pool),
-                   (long long)o.ctx, (long long)o.batch, o.cache == GEMMA_CACHE_F16 ? "f16" : "f32",
-                   qt->name, (long long)o.reps, pre_tps, dec_tps, gbps, gbps / read_gbs, read_gbs,
-                   rss / 1e9, kv_bytes / 1e9, act_bytes / 1e9);
+                   (double)gemma_panel_bytes(m) / 1e9, load_s, (long long)o.n_prompt,
+                   (long long)o.n_gen, lp_threadpool_size(pool), (long long)o.ctx,
+                   (long long)o.batch, o.cache == GEMMA_CACHE_F16 ? "f16" : "f32", qt->name,
+                   (long long)o.reps, pre_tps, dec_tps, gbps, gbps / read_gbs, read_gbs, rss / 1e9,
+                   kv_bytes / 1e9, act_bytes / 1e9);
         cJSON_AddStringToObject(j, "bench", "model");
         cJSON_AddStringToObject(j, "model", o.model);
         cJSON_AddStringToObject(j, "isa", qt->name);
@@ -239,6 +241,7 @@ int bench_model(int argc, char **argv)
         cJSON_AddNumberToObject(j, "n_gen", (double)o.n_gen);
         cJSON_AddNumberToObject(j, "ctx", (double)o.ctx);
         cJSON_AddNumberToObject(j, "load_s", load_s);
+        cJSON_AddNumberToObject(j, "panel_bytes", (double)gemma_panel_bytes(m));
         cJSON_AddNumberToObject(j, "prefill_tps", pre_tps);
         cJSON_AddNumberToObject(j, "decode_tps", dec_tps);
         cJSON_AddNumberToObject(j, "decode_gbps", gbps);

@@ -482,6 +482,15 @@ fail:
     return rc;
 }
 
+size_t gemma_panel_bytes(const gemma_model *m)
+{
+    size_t total = 0;
+
+    for (uint32_t i = 0; i < 1 + 7 * m->cfg.n_layer; i++)
+        total += matmul_panel_bytes(load_matrix_at((gemma_model *)m, i));
+    return total;
+}
+
 void gemma_close(gemma_model *m)
 {
     if (!m)

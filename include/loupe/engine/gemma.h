@@ -48,6 +48,8 @@ typedef struct gemma_model {
 lp_err gemma_open(const char *path, gemma_model **out, lp_error *err);
 /* Reads the hyper-parameters of an open file (used by gemma_open and inspect). */
 lp_err gemma_config_read(const gguf_file *f, gemma_config *cfg, lp_error *err);
+/* Bytes of the model's matrices held as panels (repacked at open), for reports. */
+size_t gemma_panel_bytes(const gemma_model *m);
 /* Accepts NULL; invalidates every view into the model. */
 void gemma_close(gemma_model *m);
 
