@@ -142,12 +142,12 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
 /* One driver for both types: eight blocks a step, so each lane is a fixed
  * accumulator, then quant_lanes_sum's tree, sixteen rows at once. */
-#define AVX512_PANEL(name, col_bytes)                                                              \
+#define AVX512_PANEL(name, qk, col_bytes)                                                          \
     static inline __attribute__((always_inline)) void avx512_panel_##name##_tok(                   \
         int64_t n, float *s, const uint8_t *panel, const uint8_t *a, size_t a_stride,              \
         const int n_tok)                                                                           \
     {                                                                                              \
-        const int64_t nb = n / QUANT_QK;                                                           \
+        const int64_t nb = n / (qk);                                                               \
         const size_t sd_off = quant_act_scales_off(nb), ss_off = quant_act_sums_off(nb);           \
         __m512 acc[QUANT_PANEL_TOK][QUANT_BLANES];                                                 \
         int64_t b;                                                                                 \
@@ -181,7 +181,7 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
         }                                                                                          \
     }
 
-AVX512_PANEL(q4_0, QUANT_Q4_0_COL)
+AVX512_PANEL(q4_0, QUANT_QK, QUANT_Q4_0_COL)
 
 /* Q8_0: the codes are signed, so each chunk is made unsigned by flipping its sign
  * bit (w + 128, 0..255) and the accumulator starts at -128 * the block's
@@ -223,7 +223,80 @@ avx512_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     }
 }
 
-AVX512_PANEL(q8_0, QUANT_Q8_0_COL)
+AVX512_PANEL(q8_0, QUANT_QK, QUANT_Q8_0_COL)
+
+/* Q4_K: one column is a super-block of the sixteen rows. Their 6-bit scales and
+ * mins are decoded for all rows at once from the transposed scale bytes (the bit
+ * moves of quant_k4_scale_min on 16-byte vectors) and widened to one int32 lane a
+ * row. Each sub-block's code sums come from eight vpdpbusd (unsigned codes, no
+ * offset), then isum += scale * sum and msum += min * (its two bsums), all exact in
+ * int32; the term is quant_term_k's two products and a subtraction. */
+static inline __attribute__((always_inline)) void
+avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+{
+    const __m128i m6 = _mm_set1_epi8(63), m4 = _mm_set1_epi8(15), m30 = _mm_set1_epi8(0x30);
+    const __m512i m4z = _mm512_set1_epi8(0x0f);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
+    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + 32)));
+    __m128i sb[12];
+    __m512i sc[8], mn[8];
+    int t, j, k;
+
+    (void)sd_off;
+    (void)ss_off;
+    for (k = 0; k < (int)QUANT_Q4_K_COL; k += 64)
+        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + k, _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (k = 0; k < 12; k++)
+        sb[k] = _mm_loadu_si128((const __m128i *)(col + QUANT_Q4_K_COL_SC + 16 * k));
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++) {
+        sc[j] = _mm512_cvtepu8_epi32(_mm_and_si128(sb[j], m6));
+        mn[j] = _mm512_cvtepu8_epi32(_mm_and_si128(sb[j + 4], m6));
+        /* (x >> 6) << 4 of each byte is (x >> 2) & 0x30 */
+        sc[j + 4] = _mm512_cvtepu8_epi32(_mm_or_si128(
+            _mm_and_si128(sb[j + 8], m4), _mm_and_si128(_mm_srli_epi16(sb[j], 2), m30)));
+        mn[j + 4] =
+            _mm512_cvtepu8_epi32(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(sb[j + 8], 4), m4),
+                                              _mm_and_si128(_mm_srli_epi16(sb[j + 4], 2), m30)));
+    }
+#pragma GCC unroll 4
+    for (t = 0; t < n_tok; t++) {
+        const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
+        __m512i isum = _mm512_setzero_si512(), msum = _mm512_setzero_si512();
+        int32_t g;
+        for (int c = 0; c < 4; c++) {
+            const uint8_t *ch = col + QUANT_Q4_K_COL_QS + (size_t)c * 8 * 64;
+            __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (k = 0; k < 8; k++) {
+                __m512i q = _mm512_loadu_si512(ch + 64 * k);
+                memcpy(&g, ab->qs + 64 * c + 4 * k, sizeof g);
+                lo = _mm512_dpbusd_epi32(lo, _mm512_and_si512(q, m4z), _mm512_set1_epi32(g));
+                memcpy(&g, ab->qs + 64 * c + 32 + 4 * k, sizeof g);
+                hi = _mm512_dpbusd_epi32(hi, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4z),
+                                         _mm512_set1_epi32(g));
+            }
+            isum = _mm512_add_epi32(isum, _mm512_add_epi32(_mm512_mullo_epi32(sc[2 * c], lo),
+                                                           _mm512_mullo_epi32(sc[2 * c + 1], hi)));
+        }
+#pragma GCC unroll 8
+        for (j = 0; j < 8; j++)
+            msum = _mm512_add_epi32(
+                msum, _mm512_mullo_epi32(mn[j], _mm512_set1_epi32((int32_t)ab->bsums[2 * j] +
+                                                                  (int32_t)ab->bsums[2 * j + 1])));
+        {
+            const __m512 da = _mm512_set1_ps(ab->d);
+            __m512 term =
+                _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum)),
+                              _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(msum)));
+            acc[t * acc_stride] = _mm512_add_ps(acc[t * acc_stride], term);
+        }
+    }
+}
+
+AVX512_PANEL(q4_K, QUANT_QK_K, QUANT_Q4_K_COL)
 
 /* ---- Q8_0 activation quantizer --------------------------------------------------- */
 
@@ -262,6 +335,7 @@ void quant_avx512vnni_fill(quant_table *t)
 {
     t->k[TENSOR_TYPE_Q4_0].panel = avx512_panel_q4_0;
     t->k[TENSOR_TYPE_Q8_0].panel = avx512_panel_q8_0;
+    t->k[TENSOR_TYPE_Q4_K].panel = avx512_panel_q4_K;
 }
 
 #else

@@ -126,6 +126,14 @@ static inline size_t quant_act_sums_off(int64_t nb)
  * values 4c..4c+3 of every row and its high nibbles values 16+4c..16+4c+3, so one
  * 4-byte group of activations meets a whole chunk in one multiply-add per lane.
  * A Q8_0 panel is the same with eight chunks (values 4c..4c+3) of QUANT_Q8_0_COL. */
+/* A Q4_K panel's column (one super-block of the sixteen rows) holds the rows' fp16
+ * d, then their dmin, then the twelve scale bytes transposed (byte k of every row
+ * at QUANT_Q4_K_COL_SC + 16k, so SIMD decodes the 6-bit scales of all rows at
+ * once), then 32 chunks as above over qs (chunk k: bytes 4k..4k+3 of qs; its low
+ * nibbles are values 64(k/8) + 4(k%8) + 0..3, its high nibbles those plus 32). */
+#define QUANT_Q4_K_COL (QUANT_PANEL_ROWS * sizeof(block_q4_K))
+#define QUANT_Q4_K_COL_SC (4 * QUANT_PANEL_ROWS)
+#define QUANT_Q4_K_COL_QS (QUANT_Q4_K_COL_SC + 12 * QUANT_PANEL_ROWS)
 #define QUANT_Q4_0_COL (QUANT_PANEL_ROWS * sizeof(block_q4_0))
 #define QUANT_Q8_0_COL (QUANT_PANEL_ROWS * sizeof(block_q8_0))
 #define QUANT_PANEL_COL_QS (QUANT_PANEL_ROWS * sizeof(uint16_t)) /* chunks' offset */
@@ -140,6 +148,8 @@ void quant_pack_q8_0(int64_t n, const void *rows, size_t row_bytes, void *panel)
 /* Row r of a panel of n values back in GGUF blocks (n / 32 of them at out). */
 void quant_panel_row_q4_0(int64_t n, const void *panel, int r, void *out);
 void quant_panel_row_q8_0(int64_t n, const void *panel, int r, void *out);
+void quant_pack_q4_K(int64_t n, const void *rows, size_t row_bytes, void *panel);
+void quant_panel_row_q4_K(int64_t n, const void *panel, int r, void *out);
 
 /* Each fills only the entries it implements; see quant_dispatch.c for the order. */
 void quant_ref_fill(quant_table *t);

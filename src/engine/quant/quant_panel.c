@@ -60,3 +60,42 @@ void quant_panel_row_q8_0(int64_t n, const void *panel, int r, void *out)
 {
     panel_row(n, panel, r, out, sizeof(block_q8_0), 32);
 }
+
+void quant_pack_q4_K(int64_t n, const void *rows, size_t row_bytes, void *panel)
+{
+    uint8_t *col = panel;
+    int64_t nb = n / QUANT_QK_K, b;
+    int r, k;
+
+    for (b = 0; b < nb; b++, col += QUANT_Q4_K_COL) {
+        for (r = 0; r < QUANT_PANEL_ROWS; r++) {
+            const block_q4_K *src =
+                (const block_q4_K *)((const uint8_t *)rows + (size_t)r * row_bytes) + b;
+            memcpy(col + (size_t)r * 2, &src->d, 2);
+            memcpy(col + 2 * QUANT_PANEL_ROWS + (size_t)r * 2, &src->dmin, 2);
+            for (k = 0; k < 12; k++)
+                col[QUANT_Q4_K_COL_SC + (size_t)(k * QUANT_PANEL_ROWS + r)] = src->scales[k];
+            for (k = 0; k < 32; k++)
+                memcpy(col + QUANT_Q4_K_COL_QS + (size_t)(k * QUANT_PANEL_ROWS + r) * 4,
+                       src->qs + 4 * k, 4);
+        }
+    }
+}
+
+void quant_panel_row_q4_K(int64_t n, const void *panel, int r, void *out)
+{
+    const uint8_t *col = panel;
+    block_q4_K *dst = out;
+    int64_t nb = n / QUANT_QK_K, b;
+    int k;
+
+    for (b = 0; b < nb; b++, col += QUANT_Q4_K_COL) {
+        memcpy(&dst[b].d, col + (size_t)r * 2, 2);
+        memcpy(&dst[b].dmin, col + 2 * QUANT_PANEL_ROWS + (size_t)r * 2, 2);
+        for (k = 0; k < 12; k++)
+            dst[b].scales[k] = col[QUANT_Q4_K_COL_SC + (size_t)(k * QUANT_PANEL_ROWS + r)];
+        for (k = 0; k < 32; k++)
+            memcpy(dst[b].qs + 4 * k,
+                   col + QUANT_Q4_K_COL_QS + (size_t)(k * QUANT_PANEL_ROWS + r) * 4, 4);
+    }
+}

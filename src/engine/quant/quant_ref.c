@@ -620,15 +620,14 @@ static void ref_q4_K_from_f32(const float *x, void *y, int64_t n)
     }
 }
 
-static void ref_dot_q4_K(int64_t n, float *s, const void *w, const void *a)
+/* Super-blocks first..first+nb-1 of a Q4_K dot (at bw and ba) into its lanes. */
+static void ref_q4_K_lanes(int64_t nb, const block_q4_K *bw, const block_q8_K *ba, int64_t first,
+                           float *lane)
 {
-    const block_q4_K *bw = w;
-    const block_q8_K *ba = a;
-    float lane[QUANT_BLANES] = {0};
     int64_t i;
     int c, l;
 
-    for (i = 0; i < n / QUANT_QK_K; i++) {
+    for (i = 0; i < nb; i++) {
         const int8_t *q8 = ba[i].qs;
         int32_t isum = 0;
         for (c = 0; c < 4; c++) {
@@ -642,9 +641,16 @@ static void ref_dot_q4_K(int64_t n, float *s, const void *w, const void *a)
             }
             isum += (int32_t)s1 * lo + (int32_t)s2 * hi;
         }
-        lane[i % QUANT_BLANES] +=
+        lane[(first + i) % QUANT_BLANES] +=
             quant_term_k(bw[i].d, bw[i].dmin, ba[i].d, isum, quant_k4_msum(bw[i].scales, &ba[i]));
     }
+}
+
+static void ref_dot_q4_K(int64_t n, float *s, const void *w, const void *a)
+{
+    float lane[QUANT_BLANES] = {0};
+
+    ref_q4_K_lanes(n / QUANT_QK_K, w, a, 0, lane);
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -933,31 +939,32 @@ REF_DOT4(q8_K)
 
 /* The reference panel kernel is, by definition, the row unpacked and the dot: the
  * row comes back in pieces of 64 blocks, and the lanes carry over. */
-#define REF_PANEL(name, block_t, col_bytes)                                                        \
+#define REF_PANEL(name, block_t, act_t, qk, col_bytes)                                             \
     static void ref_panel_##name(int64_t n, float *s, const void *panel, const void *a,            \
                                  size_t a_stride, int n_tok)                                       \
     {                                                                                              \
         block_t row[64];                                                                           \
-        int64_t done, part, nb = n / QUANT_QK;                                                     \
+        int64_t done, part, nb = n / (qk);                                                         \
         for (int r = 0; r < QUANT_PANEL_ROWS; r++) {                                               \
             float lane[QUANT_PANEL_TOK][QUANT_BLANES] = {{0}};                                     \
             for (done = 0; done < nb; done += part) {                                              \
                 part = nb - done < 64 ? nb - done : 64;                                            \
                 quant_panel_row_##name(                                                            \
-                    part *QUANT_QK, (const uint8_t *)panel + (size_t)done * (col_bytes), r, row);  \
+                    part *(qk), (const uint8_t *)panel + (size_t)done * (col_bytes), r, row);      \
                 for (int t = 0; t < n_tok; t++)                                                    \
                     ref_##name##_lanes(                                                            \
                         part, row,                                                                 \
-                        (const block_q8_0 *)((const uint8_t *)a + (size_t)t * a_stride) + done,    \
-                        done, lane[t]);                                                            \
+                        (const act_t *)((const uint8_t *)a + (size_t)t * a_stride) + done, done,   \
+                        lane[t]);                                                                  \
             }                                                                                      \
             for (int t = 0; t < n_tok; t++)                                                        \
                 s[t * QUANT_PANEL_ROWS + r] = quant_lanes_sum(lane[t], QUANT_BLANES);              \
         }                                                                                          \
     }
 
-REF_PANEL(q4_0, block_q4_0, QUANT_Q4_0_COL)
-REF_PANEL(q8_0, block_q8_0, QUANT_Q8_0_COL)
+REF_PANEL(q4_0, block_q4_0, block_q8_0, QUANT_QK, QUANT_Q4_0_COL)
+REF_PANEL(q8_0, block_q8_0, block_q8_0, QUANT_QK, QUANT_Q8_0_COL)
+REF_PANEL(q4_K, block_q4_K, block_q8_K, QUANT_QK_K, QUANT_Q4_K_COL)
 
 /* ---- table ----------------------------------------------------------------------- */
 
@@ -990,6 +997,8 @@ void quant_ref_fill(quant_table *t)
     t->k[TENSOR_TYPE_Q4_0].panel = ref_panel_q4_0;
     t->k[TENSOR_TYPE_Q8_0].pack = quant_pack_q8_0;
     t->k[TENSOR_TYPE_Q8_0].panel = ref_panel_q8_0;
+    t->k[TENSOR_TYPE_Q4_K].pack = quant_pack_q4_K;
+    t->k[TENSOR_TYPE_Q4_K].panel = ref_panel_q4_K;
     ref_set(t, TENSOR_TYPE_Q4_1, ref_q4_1_to_f32, ref_q4_1_from_f32, ref_dot_q4_1, ref_dot4_q4_1,
             TENSOR_TYPE_Q8_0);
     ref_set(t, TENSOR_TYPE_Q5_0, ref_q5_0_to_f32, ref_q5_0_from_f32, ref_dot_q5_0, ref_dot4_q5_0,
