@@ -106,8 +106,7 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     __m512i lo[4], hi[4];
     int t, c;
 
-    for (c = 0; c < (int)QUANT_Q4_0_COL; c += 64)
-        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + c, _MM_HINT_T0);
+    quant_panel_prefetch(col, QUANT_Q4_0_COL);
 
 #pragma GCC unroll 4
     for (c = 0; c < 4; c++) {
@@ -195,8 +194,7 @@ avx512_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     __m512i q[8];
     int t, c;
 
-    for (c = 0; c < (int)QUANT_Q8_0_COL; c += 64)
-        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + c, _MM_HINT_T0);
+    quant_panel_prefetch(col, QUANT_Q8_0_COL);
 #pragma GCC unroll 8
     for (c = 0; c < 8; c++)
         q[c] = _mm512_xor_si512(_mm512_loadu_si512(col + QUANT_PANEL_COL_QS + 64 * c), flip);
@@ -245,8 +243,7 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
     (void)sd_off;
     (void)ss_off;
-    for (k = 0; k < (int)QUANT_Q4_K_COL; k += 64)
-        _mm_prefetch((const char *)col + QUANT_PANEL_PREFETCH + k, _MM_HINT_T0);
+    quant_panel_prefetch(col, QUANT_Q4_K_COL);
 #pragma GCC unroll 12
     for (k = 0; k < 12; k++)
         sb[k] = _mm_loadu_si128((const __m128i *)(col + QUANT_Q4_K_COL_SC + 16 * k));

@@ -143,6 +143,13 @@ static inline size_t quant_act_sums_off(int64_t nb)
  * Zen 5 (the AVX-512 kernel outruns them); 4 KiB ahead measured best of 1..8 KiB. */
 #define QUANT_PANEL_PREFETCH 4096
 
+/* The prefetch of the column QUANT_PANEL_PREFETCH bytes past col (bytes long). */
+static inline void quant_panel_prefetch(const uint8_t *col, size_t bytes)
+{
+    for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch(col + QUANT_PANEL_PREFETCH + off);
+}
+
 void quant_pack_q4_0(int64_t n, const void *rows, size_t row_bytes, void *panel);
 void quant_pack_q8_0(int64_t n, const void *rows, size_t row_bytes, void *panel);
 /* Row r of a panel of n values back in GGUF blocks (n / 32 of them at out). */
@@ -154,6 +161,8 @@ void quant_panel_row_q4_K(int64_t n, const void *panel, int r, void *out);
 /* Each fills only the entries it implements; see quant_dispatch.c for the order. */
 void quant_ref_fill(quant_table *t);
 void quant_avx2_fill(quant_table *t);
+/* The AVX2 panel kernels (quant_avx2_panel.c); quant_avx2_fill calls it. */
+void quant_avx2_panel_fill(quant_table *t);
 void quant_avx512_fill(quant_table *t);
 /* Replaces the integer dots of quant_avx512_fill with VNNI (vpdpbusd) ones. */
 void quant_avx512vnni_fill(quant_table *t);
