@@ -355,14 +355,6 @@ static inline __m256i avx2_sums8(const uint8_t *p)
     return _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)p));
 }
 
-static inline int32_t avx2_sum1(const uint8_t *p)
-{
-    int16_t v;
-
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* The 32 weights of one block as bytes: Q8_0, Q4_0 and Q5_0 signed (offset removed),
  * Q4_1 and Q5_1 as unsigned codes. */
 typedef __m256i (*avx2_weights_fn)(const void *block);
@@ -440,7 +432,7 @@ static inline __attribute__((always_inline)) void avx2_dot_blocks(int64_t n, flo
         memcpy(&m, pb + 2, sizeof m);
         if (off)
             lane[i % QUANT_BLANES] += quant_term_off(
-                d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)), avx2_sum1(ss + (size_t)i * 2));
+                d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)), quant_act_sum(ss, 0, i));
         else
             lane[i % QUANT_BLANES] += quant_term_sym(d, ba[i].d, avx2_hsum_i32(avx2_dot_i8(x, y)));
     }
@@ -634,9 +626,8 @@ avx2_dot4_blocks(int64_t n, float *s, const void *w, const void *a, size_t a_str
             const block_q8_0 *ba = (const block_q8_0 *)aj;
             __m256i y = avx2_ld32(ba[i].qs);
             if (off)
-                lane[j][i % QUANT_BLANES] +=
-                    quant_term_off(d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)),
-                                   avx2_sum1(aj + ss_off + (size_t)i * 2));
+                lane[j][i % QUANT_BLANES] += quant_term_off(
+                    d, m, ba[i].d, avx2_hsum_i32(avx2_dot_u8(x, y)), quant_act_sum(aj, ss_off, i));
             else
                 lane[j][i % QUANT_BLANES] +=
                     quant_term_sym(d, ba[i].d, avx2_hsum_i32(avx2_dot_i8(x, y)));

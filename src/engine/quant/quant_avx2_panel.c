@@ -44,11 +44,9 @@ avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
                 acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
                 8 * h;
             __m256i p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256(), isum;
-            int16_t sum;
-            float da;
             int32_t g;
-            memcpy(&sum, at + ss_off + (size_t)b * sizeof sum, sizeof sum);
-            memcpy(&da, at + sd_off + (size_t)b * sizeof da, sizeof da);
+            const float da = quant_act_scale(at, sd_off, b);
+            const int32_t sum = quant_act_sum(at, ss_off, b);
 #pragma GCC unroll 4
             for (c = 0; c < 4; c++) {
                 memcpy(&g, qa + 4 * c, sizeof g);
@@ -57,7 +55,7 @@ avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
                 p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[c], _mm256_set1_epi32(g)));
             }
             isum = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones),
-                                    _mm256_set1_epi32(8 * (int32_t)sum));
+                                    _mm256_set1_epi32(8 * sum));
             _mm256_storeu_ps(lane,
                              _mm256_add_ps(_mm256_loadu_ps(lane),
                                            _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(da)),
@@ -97,9 +95,8 @@ avx2_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
                 acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
                 8 * h;
             __m256i i0 = _mm256_setzero_si256(), i1 = _mm256_setzero_si256();
-            float da;
             int32_t g;
-            memcpy(&da, at + sd_off + (size_t)b * sizeof da, sizeof da);
+            const float da = quant_act_scale(at, sd_off, b);
 #pragma GCC unroll 4
             for (c = 0; c < 8; c += 2) {
                 memcpy(&g, qa + 4 * c, sizeof g);

@@ -118,13 +118,11 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     for (t = 0; t < n_tok; t++) {
         const uint8_t *at = a + (size_t)t * a_stride;
         const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
-        int16_t sum;
-        float da;
         int32_t g;
-        memcpy(&sum, at + ss_off + (size_t)b * sizeof sum, sizeof sum);
-        memcpy(&da, at + sd_off + (size_t)b * sizeof da, sizeof da);
+        const float da = quant_act_scale(at, sd_off, b);
+        const int32_t sum = quant_act_sum(at, ss_off, b);
         /* two chains of four, so the latency of one does not hold the other */
-        __m512i i0 = _mm512_set1_epi32(-8 * (int32_t)sum), i1 = _mm512_setzero_si512(), isum;
+        __m512i i0 = _mm512_set1_epi32(-8 * sum), i1 = _mm512_setzero_si512(), isum;
 #pragma GCC unroll 4
         for (c = 0; c < 4; c++) {
             memcpy(&g, qa + 4 * c, sizeof g);
@@ -202,12 +200,10 @@ avx512_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     for (t = 0; t < n_tok; t++) {
         const uint8_t *at = a + (size_t)t * a_stride;
         const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
-        int16_t sum;
-        float da;
         int32_t g;
-        memcpy(&sum, at + ss_off + (size_t)b * sizeof sum, sizeof sum);
-        memcpy(&da, at + sd_off + (size_t)b * sizeof da, sizeof da);
-        __m512i i0 = _mm512_set1_epi32(-128 * (int32_t)sum), i1 = _mm512_setzero_si512();
+        const float da = quant_act_scale(at, sd_off, b);
+        const int32_t sum = quant_act_sum(at, ss_off, b);
+        __m512i i0 = _mm512_set1_epi32(-128 * sum), i1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
         for (c = 0; c < 4; c++) {
             memcpy(&g, qa + 4 * c, sizeof g);

@@ -158,6 +158,21 @@ void quant_panel_row_q8_0(int64_t n, const void *panel, int r, void *out);
 void quant_pack_q4_K(int64_t n, const void *rows, size_t row_bytes, void *panel);
 void quant_panel_row_q4_K(int64_t n, const void *panel, int r, void *out);
 
+/* Block b's sidecar scale and code sum in the Q8_0 activation row at row, whose
+ * sidecar offsets (above) are sd_off and ss_off. */
+static inline float quant_act_scale(const uint8_t *row, size_t sd_off, int64_t b)
+{
+    return quant_ld_f32(row + sd_off + (size_t)b * sizeof(float));
+}
+
+static inline int32_t quant_act_sum(const uint8_t *row, size_t ss_off, int64_t b)
+{
+    int16_t v;
+
+    memcpy(&v, row + ss_off + (size_t)b * sizeof v, sizeof v);
+    return v;
+}
+
 /* Each fills only the entries it implements; see quant_dispatch.c for the order. */
 void quant_ref_fill(quant_table *t);
 void quant_avx2_fill(quant_table *t);
