@@ -120,23 +120,47 @@ static inline size_t quant_act_sums_off(int64_t nb)
     return quant_act_scales_off(nb) + (size_t)nb * sizeof(float);
 }
 
-/* A Q4_0 panel (quant.h) is nb block columns of QUANT_Q4_0_COL bytes. Column b
- * holds the fp16 d of block b of rows 0..15, then four 64-byte chunks: chunk c is
- * bytes 4c..4c+3 of each row's qs, row after row. A chunk's low nibbles are thus
- * values 4c..4c+3 of every row and its high nibbles values 16+4c..16+4c+3, so one
- * 4-byte group of activations meets a whole chunk in one multiply-add per lane.
- * A Q8_0 panel is the same with eight chunks (values 4c..4c+3) of QUANT_Q8_0_COL. */
-/* A Q4_K panel's column (one super-block of the sixteen rows) holds the rows' fp16
- * d, then their dmin, then the twelve scale bytes transposed (byte k of every row
- * at QUANT_Q4_K_COL_SC + 16k, so SIMD decodes the 6-bit scales of all rows at
- * once), then 32 chunks as above over qs (chunk k: bytes 4k..4k+3 of qs; its low
- * nibbles are values 64(k/8) + 4(k%8) + 0..3, its high nibbles those plus 32). */
+/* Panel layouts (quant.h). A panel is nb block columns, column b holding block b
+ * of the sixteen rows: each field of the block, in block order, is cut into groups
+ * (2 bytes for an fp16 scale, 1 for a K-quant scale byte, 4 for code bytes) and a
+ * field's group k of row r sits at the field's offset + (16k + r) * group. A field
+ * of 4-byte groups is thus a run of 64-byte chunks, chunk k holding bytes 4k..4k+3
+ * of each row, row after row: one SIMD lane per row, and a 4-byte group of
+ * activations broadcast meets a whole chunk in one multiply-add per lane.
+ *  Q4_0  d, qs (4 chunks: low nibbles values 4k..4k+3, high nibbles 16 + those)
+ *  Q4_1  d, m, qs                      Q8_0  d, qs (8 chunks: values 4k..4k+3)
+ *  Q5_0  d, qh, qs                     Q5_1  d, m, qh, qs
+ *  Q4_K  d, dmin, scales (12 one-byte groups, so the 6-bit scales of all rows
+ *        decode at once), qs (32 chunks: chunk k's low nibbles are values
+ *        64(k/8) + 4(k%8) + 0..3, its high nibbles those plus 32)
+ *  Q5_K  d, dmin, scales, qh (8 chunks), qs as Q4_K; qh chunk k%8's byte i holds
+ *        the 5th bits of qs chunk k's byte i: bit 2(k/8) the low nibble's, bit
+ *        2(k/8) + 1 the high nibble's
+ *  Q6_K  ql (32 chunks), qh (16 chunks), scales (16 one-byte groups), d
+ * The 32-bit qh of Q5_0/Q5_1 is the one field not copied as it is: its bits are
+ * reordered as Q5_K's (byte i: bit 2c for value 4c + i, 2c + 1 for 16 + 4c + i), so
+ * one shift and mask per chunk lifts the 5th bits of every type onto the codes. */
+#define QUANT_PANEL_COL_QS (QUANT_PANEL_ROWS * sizeof(uint16_t)) /* after one fp16 */
+#define QUANT_Q4_0_COL (QUANT_PANEL_ROWS * sizeof(block_q4_0))
+#define QUANT_Q8_0_COL (QUANT_PANEL_ROWS * sizeof(block_q8_0))
+#define QUANT_Q4_1_COL (QUANT_PANEL_ROWS * sizeof(block_q4_1))
+#define QUANT_Q4_1_COL_QS (2 * QUANT_PANEL_COL_QS)
+#define QUANT_Q5_0_COL (QUANT_PANEL_ROWS * sizeof(block_q5_0))
+#define QUANT_Q5_0_COL_QH QUANT_PANEL_COL_QS
+#define QUANT_Q5_0_COL_QS (QUANT_Q5_0_COL_QH + 4 * QUANT_PANEL_ROWS)
+#define QUANT_Q5_1_COL (QUANT_PANEL_ROWS * sizeof(block_q5_1))
+#define QUANT_Q5_1_COL_QH (2 * QUANT_PANEL_COL_QS)
+#define QUANT_Q5_1_COL_QS (QUANT_Q5_1_COL_QH + 4 * QUANT_PANEL_ROWS)
 #define QUANT_Q4_K_COL (QUANT_PANEL_ROWS * sizeof(block_q4_K))
 #define QUANT_Q4_K_COL_SC (4 * QUANT_PANEL_ROWS)
 #define QUANT_Q4_K_COL_QS (QUANT_Q4_K_COL_SC + 12 * QUANT_PANEL_ROWS)
-#define QUANT_Q4_0_COL (QUANT_PANEL_ROWS * sizeof(block_q4_0))
-#define QUANT_Q8_0_COL (QUANT_PANEL_ROWS * sizeof(block_q8_0))
-#define QUANT_PANEL_COL_QS (QUANT_PANEL_ROWS * sizeof(uint16_t)) /* chunks' offset */
+#define QUANT_Q5_K_COL (QUANT_PANEL_ROWS * sizeof(block_q5_K))
+#define QUANT_Q5_K_COL_QH QUANT_Q4_K_COL_QS
+#define QUANT_Q5_K_COL_QS (QUANT_Q5_K_COL_QH + 32 * QUANT_PANEL_ROWS)
+#define QUANT_Q6_K_COL (QUANT_PANEL_ROWS * sizeof(block_q6_K))
+#define QUANT_Q6_K_COL_QH (128 * QUANT_PANEL_ROWS)
+#define QUANT_Q6_K_COL_SC (QUANT_Q6_K_COL_QH + 64 * QUANT_PANEL_ROWS)
+#define QUANT_Q6_K_COL_D (QUANT_Q6_K_COL_SC + 16 * QUANT_PANEL_ROWS)
 
 /* How far ahead of the column in use the panel kernels prefetch. The hardware
  * prefetchers alone left a 2-thread Q4_0 matvec at 0.6 of the read bandwidth on
@@ -150,13 +174,19 @@ static inline void quant_panel_prefetch(const uint8_t *col, size_t bytes)
         __builtin_prefetch(col + QUANT_PANEL_PREFETCH + off);
 }
 
-void quant_pack_q4_0(int64_t n, const void *rows, size_t row_bytes, void *panel);
-void quant_pack_q8_0(int64_t n, const void *rows, size_t row_bytes, void *panel);
-/* Row r of a panel of n values back in GGUF blocks (n / 32 of them at out). */
-void quant_panel_row_q4_0(int64_t n, const void *panel, int r, void *out);
-void quant_panel_row_q8_0(int64_t n, const void *panel, int r, void *out);
-void quant_pack_q4_K(int64_t n, const void *rows, size_t row_bytes, void *panel);
-void quant_panel_row_q4_K(int64_t n, const void *panel, int r, void *out);
+/* quant_pack_<t> is the type's quant_pack_fn; quant_panel_row_<t> writes row r of
+ * a panel of n values back as GGUF blocks at out. */
+#define QUANT_PANEL_DECL(name)                                                                     \
+    void quant_pack_##name(int64_t n, const void *rows, size_t row_bytes, void *panel);            \
+    void quant_panel_row_##name(int64_t n, const void *panel, int r, void *out);
+QUANT_PANEL_DECL(q4_0)
+QUANT_PANEL_DECL(q4_1)
+QUANT_PANEL_DECL(q5_0)
+QUANT_PANEL_DECL(q5_1)
+QUANT_PANEL_DECL(q8_0)
+QUANT_PANEL_DECL(q4_K)
+QUANT_PANEL_DECL(q5_K)
+QUANT_PANEL_DECL(q6_K)
 
 /* Block b's sidecar scale and code sum in the Q8_0 activation row at row, whose
  * sidecar offsets (above) are sd_off and ss_off. */

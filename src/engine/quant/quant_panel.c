@@ -1,101 +1,136 @@
 /* The panel layouts: how QUANT_PANEL_ROWS weight rows are repacked at load so a
- * SIMD lane follows one row (quant_impl.h has the layouts), and back. */
+ * SIMD lane follows one row (quant_impl.h draws each layout), and back. */
 #include "quant_impl.h"
 
-/* Q4_0 and Q8_0 share the shape: a block is an fp16 d and then qs_len bytes of
- * codes, and a column is the 16 d's and then qs_len / 4 chunks. */
-static void panel_pack(int64_t n, const void *rows, size_t row_bytes, void *panel, size_t bsize,
-                       int qs_len)
-{
-    uint8_t *col = panel;
-    const size_t col_bytes = QUANT_PANEL_ROWS * bsize;
-    int64_t nb = n / QUANT_QK, b;
-    int r, c;
+/* A block cut into fields in block order; a field's groups of `group` bytes go
+ * row after row, so group k of row r lands at the field's offset + (16k + r) *
+ * group. remap5 marks the 32-bit 5th-bit word of Q5_0/Q5_1, whose bits are put in
+ * the order of Q5_K's qh bytes (quant_impl.h). */
+typedef struct panel_field {
+    uint8_t bytes, group, remap5;
+} panel_field;
 
-    for (b = 0; b < nb; b++, col += col_bytes) {
-        for (r = 0; r < QUANT_PANEL_ROWS; r++) {
-            const uint8_t *src = (const uint8_t *)rows + (size_t)r * row_bytes + (size_t)b * bsize;
-            memcpy(col + (size_t)r * sizeof(uint16_t), src, sizeof(uint16_t));
-            for (c = 0; c < qs_len / 4; c++)
-                memcpy(col + QUANT_PANEL_COL_QS + (size_t)(c * QUANT_PANEL_ROWS + r) * 4,
-                       src + sizeof(uint16_t) + 4 * c, 4);
+typedef struct panel_layout {
+    int qk;
+    size_t block;
+    int n_field;
+    panel_field field[5];
+} panel_layout;
+
+#define F2 {2, 2, 0} /* an fp16 scale */
+
+static const panel_layout layout_q4_0 = {QUANT_QK, sizeof(block_q4_0), 2, {F2, {16, 4, 0}}};
+static const panel_layout layout_q4_1 = {QUANT_QK, sizeof(block_q4_1), 3, {F2, F2, {16, 4, 0}}};
+static const panel_layout layout_q5_0 = {
+    QUANT_QK, sizeof(block_q5_0), 3, {F2, {4, 4, 1}, {16, 4, 0}}};
+static const panel_layout layout_q5_1 = {
+    QUANT_QK, sizeof(block_q5_1), 4, {F2, F2, {4, 4, 1}, {16, 4, 0}}};
+static const panel_layout layout_q8_0 = {QUANT_QK, sizeof(block_q8_0), 2, {F2, {32, 4, 0}}};
+static const panel_layout layout_q4_K = {
+    QUANT_QK_K, sizeof(block_q4_K), 4, {F2, F2, {12, 1, 0}, {128, 4, 0}}};
+static const panel_layout layout_q5_K = {
+    QUANT_QK_K, sizeof(block_q5_K), 5, {F2, F2, {12, 1, 0}, {32, 4, 0}, {128, 4, 0}}};
+static const panel_layout layout_q6_K = {
+    QUANT_QK_K, sizeof(block_q6_K), 4, {{128, 4, 0}, {64, 4, 0}, {16, 1, 0}, F2}};
+
+/* GGUF's qh bit j is the 5th bit of value j (j < 16: a low nibble of qs[j], else a
+ * high nibble of qs[j - 16]); the panel's byte i holds, at bit 2c, that of value
+ * 4c + i and at bit 2c + 1 that of value 16 + 4c + i, as Q5_K's qh bytes do. */
+static uint32_t panel_remap5(uint32_t qh)
+{
+    uint32_t out = 0;
+
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 4; c++) {
+            out |= ((qh >> (4 * c + i)) & 1u) << (8 * i + 2 * c);
+            out |= ((qh >> (16 + 4 * c + i)) & 1u) << (8 * i + 2 * c + 1);
         }
+    return out;
+}
+
+static uint32_t panel_unmap5(uint32_t p)
+{
+    uint32_t qh = 0;
+
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 4; c++) {
+            qh |= ((p >> (8 * i + 2 * c)) & 1u) << (4 * c + i);
+            qh |= ((p >> (8 * i + 2 * c + 1)) & 1u) << (16 + 4 * c + i);
+        }
+    return qh;
+}
+
+/* Copies one field group from src to dst, remapping where the field asks; to_panel
+ * says which way. */
+static void panel_group(const panel_field *f, uint8_t *dst, const uint8_t *src, int to_panel)
+{
+    uint32_t w;
+
+    if (!f->remap5) {
+        memcpy(dst, src, f->group);
+        return;
+    }
+    memcpy(&w, src, sizeof w);
+    w = to_panel ? panel_remap5(w) : panel_unmap5(w);
+    memcpy(dst, &w, sizeof w);
+}
+
+/* Row r's block <-> its place in a column, field by field: to_panel, src is the
+ * block and dst the column; otherwise the other way round. */
+static void panel_block(const panel_layout *l, int r, uint8_t *dst, const uint8_t *src,
+                        int to_panel)
+{
+    size_t boff = 0, poff = 0;
+
+    for (int f = 0; f < l->n_field; f++) {
+        const panel_field *fd = &l->field[f];
+        for (int k = 0; k < fd->bytes / fd->group; k++) {
+            size_t bo = boff + (size_t)k * fd->group;
+            size_t po = poff + (size_t)(k * QUANT_PANEL_ROWS + r) * fd->group;
+            panel_group(fd, dst + (to_panel ? po : bo), src + (to_panel ? bo : po), to_panel);
+        }
+        boff += fd->bytes;
+        poff += (size_t)fd->bytes * QUANT_PANEL_ROWS;
     }
 }
 
-static void panel_row(int64_t n, const void *panel, int r, void *out, size_t bsize, int qs_len)
+static void panel_pack(const panel_layout *l, int64_t n, const void *rows, size_t row_bytes,
+                       void *panel)
+{
+    uint8_t *col = panel;
+    int64_t nb = n / l->qk;
+
+    for (int64_t b = 0; b < nb; b++, col += QUANT_PANEL_ROWS * l->block)
+        for (int r = 0; r < QUANT_PANEL_ROWS; r++)
+            panel_block(l, r, col,
+                        (const uint8_t *)rows + (size_t)r * row_bytes + (size_t)b * l->block, 1);
+}
+
+static void panel_row(const panel_layout *l, int64_t n, const void *panel, int r, void *out)
 {
     const uint8_t *col = panel;
-    const size_t col_bytes = QUANT_PANEL_ROWS * bsize;
     uint8_t *dst = out;
-    int64_t nb = n / QUANT_QK, b;
-    int c;
+    int64_t nb = n / l->qk;
 
-    for (b = 0; b < nb; b++, col += col_bytes, dst += bsize) {
-        memcpy(dst, col + (size_t)r * sizeof(uint16_t), sizeof(uint16_t));
-        for (c = 0; c < qs_len / 4; c++)
-            memcpy(dst + sizeof(uint16_t) + 4 * c,
-                   col + QUANT_PANEL_COL_QS + (size_t)(c * QUANT_PANEL_ROWS + r) * 4, 4);
+    for (int64_t b = 0; b < nb; b++, col += QUANT_PANEL_ROWS * l->block, dst += l->block)
+        panel_block(l, r, dst, col, 0);
+}
+
+#define PANEL_TYPE(name)                                                                           \
+    void quant_pack_##name(int64_t n, const void *rows, size_t row_bytes, void *panel)             \
+    {                                                                                              \
+        panel_pack(&layout_##name, n, rows, row_bytes, panel);                                     \
+    }                                                                                              \
+    void quant_panel_row_##name(int64_t n, const void *panel, int r, void *out)                    \
+    {                                                                                              \
+        panel_row(&layout_##name, n, panel, r, out);                                               \
     }
-}
 
-_Static_assert(offsetof(block_q4_0, qs) == 2 && offsetof(block_q8_0, qs) == 2, "qs after d");
-
-void quant_pack_q4_0(int64_t n, const void *rows, size_t row_bytes, void *panel)
-{
-    panel_pack(n, rows, row_bytes, panel, sizeof(block_q4_0), 16);
-}
-
-void quant_panel_row_q4_0(int64_t n, const void *panel, int r, void *out)
-{
-    panel_row(n, panel, r, out, sizeof(block_q4_0), 16);
-}
-
-void quant_pack_q8_0(int64_t n, const void *rows, size_t row_bytes, void *panel)
-{
-    panel_pack(n, rows, row_bytes, panel, sizeof(block_q8_0), 32);
-}
-
-void quant_panel_row_q8_0(int64_t n, const void *panel, int r, void *out)
-{
-    panel_row(n, panel, r, out, sizeof(block_q8_0), 32);
-}
-
-void quant_pack_q4_K(int64_t n, const void *rows, size_t row_bytes, void *panel)
-{
-    uint8_t *col = panel;
-    int64_t nb = n / QUANT_QK_K, b;
-    int r, k;
-
-    for (b = 0; b < nb; b++, col += QUANT_Q4_K_COL) {
-        for (r = 0; r < QUANT_PANEL_ROWS; r++) {
-            const block_q4_K *src =
-                (const block_q4_K *)((const uint8_t *)rows + (size_t)r * row_bytes) + b;
-            memcpy(col + (size_t)r * 2, &src->d, 2);
-            memcpy(col + 2 * QUANT_PANEL_ROWS + (size_t)r * 2, &src->dmin, 2);
-            for (k = 0; k < 12; k++)
-                col[QUANT_Q4_K_COL_SC + (size_t)(k * QUANT_PANEL_ROWS + r)] = src->scales[k];
-            for (k = 0; k < 32; k++)
-                memcpy(col + QUANT_Q4_K_COL_QS + (size_t)(k * QUANT_PANEL_ROWS + r) * 4,
-                       src->qs + 4 * k, 4);
-        }
-    }
-}
-
-void quant_panel_row_q4_K(int64_t n, const void *panel, int r, void *out)
-{
-    const uint8_t *col = panel;
-    block_q4_K *dst = out;
-    int64_t nb = n / QUANT_QK_K, b;
-    int k;
-
-    for (b = 0; b < nb; b++, col += QUANT_Q4_K_COL) {
-        memcpy(&dst[b].d, col + (size_t)r * 2, 2);
-        memcpy(&dst[b].dmin, col + 2 * QUANT_PANEL_ROWS + (size_t)r * 2, 2);
-        for (k = 0; k < 12; k++)
-            dst[b].scales[k] = col[QUANT_Q4_K_COL_SC + (size_t)(k * QUANT_PANEL_ROWS + r)];
-        for (k = 0; k < 32; k++)
-            memcpy(dst[b].qs + 4 * k,
-                   col + QUANT_Q4_K_COL_QS + (size_t)(k * QUANT_PANEL_ROWS + r) * 4, 4);
-    }
-}
+PANEL_TYPE(q4_0)
+PANEL_TYPE(q4_1)
+PANEL_TYPE(q5_0)
+PANEL_TYPE(q5_1)
+PANEL_TYPE(q8_0)
+PANEL_TYPE(q4_K)
+PANEL_TYPE(q5_K)
+PANEL_TYPE(q6_K)

@@ -348,23 +348,29 @@ static void ref_q4_1_from_f32(const float *x, void *y, int64_t n)
     }
 }
 
-static void ref_dot_q4_1(int64_t n, float *s, const void *w, const void *a)
+/* Blocks first..first+nb-1 of a Q4_1 dot (at bw and ba) into its lanes. */
+static void ref_q4_1_lanes(int64_t nb, const block_q4_1 *bw, const block_q8_0 *ba, int64_t first,
+                           float *lane)
 {
-    const block_q4_1 *bw = w;
-    const block_q8_0 *ba = a;
-    float lane[QUANT_BLANES] = {0};
     int64_t i;
     int j;
 
-    for (i = 0; i < n / QUANT_QK; i++) {
+    for (i = 0; i < nb; i++) {
         int32_t isum = 0, asum = 0;
         for (j = 0; j < 16; j++) {
             isum += (bw[i].qs[j] & 0x0f) * ba[i].qs[j];
             isum += (bw[i].qs[j] >> 4) * ba[i].qs[j + 16];
             asum += ba[i].qs[j] + ba[i].qs[j + 16];
         }
-        lane[i % QUANT_BLANES] += quant_term_off(bw[i].d, bw[i].m, ba[i].d, isum, asum);
+        lane[(first + i) % QUANT_BLANES] += quant_term_off(bw[i].d, bw[i].m, ba[i].d, isum, asum);
     }
+}
+
+static void ref_dot_q4_1(int64_t n, float *s, const void *w, const void *a)
+{
+    float lane[QUANT_BLANES] = {0};
+
+    ref_q4_1_lanes(n / QUANT_QK, w, a, 0, lane);
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -428,22 +434,28 @@ static void ref_q5_0_from_f32(const float *x, void *y, int64_t n)
     }
 }
 
-static void ref_dot_q5_0(int64_t n, float *s, const void *w, const void *a)
+/* Blocks first..first+nb-1 of a Q5_0 dot (at bw and ba) into its lanes. */
+static void ref_q5_0_lanes(int64_t nb, const block_q5_0 *bw, const block_q8_0 *ba, int64_t first,
+                           float *lane)
 {
-    const block_q5_0 *bw = w;
-    const block_q8_0 *ba = a;
     int q[QUANT_QK];
-    float lane[QUANT_BLANES] = {0};
     int64_t i;
     int j;
 
-    for (i = 0; i < n / QUANT_QK; i++) {
+    for (i = 0; i < nb; i++) {
         int32_t isum = 0;
         ref_q5_codes(bw[i].qs, bw[i].qh, q);
         for (j = 0; j < QUANT_QK; j++)
             isum += (q[j] - 16) * ba[i].qs[j];
-        lane[i % QUANT_BLANES] += quant_term_sym(bw[i].d, ba[i].d, isum);
+        lane[(first + i) % QUANT_BLANES] += quant_term_sym(bw[i].d, ba[i].d, isum);
     }
+}
+
+static void ref_dot_q5_0(int64_t n, float *s, const void *w, const void *a)
+{
+    float lane[QUANT_BLANES] = {0};
+
+    ref_q5_0_lanes(n / QUANT_QK, w, a, 0, lane);
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -482,24 +494,30 @@ static void ref_q5_1_from_f32(const float *x, void *y, int64_t n)
     }
 }
 
-static void ref_dot_q5_1(int64_t n, float *s, const void *w, const void *a)
+/* Blocks first..first+nb-1 of a Q5_1 dot (at bw and ba) into its lanes. */
+static void ref_q5_1_lanes(int64_t nb, const block_q5_1 *bw, const block_q8_0 *ba, int64_t first,
+                           float *lane)
 {
-    const block_q5_1 *bw = w;
-    const block_q8_0 *ba = a;
     int q[QUANT_QK];
-    float lane[QUANT_BLANES] = {0};
     int64_t i;
     int j;
 
-    for (i = 0; i < n / QUANT_QK; i++) {
+    for (i = 0; i < nb; i++) {
         int32_t isum = 0, asum = 0;
         ref_q5_codes(bw[i].qs, bw[i].qh, q);
         for (j = 0; j < QUANT_QK; j++) {
             isum += q[j] * ba[i].qs[j];
             asum += ba[i].qs[j];
         }
-        lane[i % QUANT_BLANES] += quant_term_off(bw[i].d, bw[i].m, ba[i].d, isum, asum);
+        lane[(first + i) % QUANT_BLANES] += quant_term_off(bw[i].d, bw[i].m, ba[i].d, isum, asum);
     }
+}
+
+static void ref_dot_q5_1(int64_t n, float *s, const void *w, const void *a)
+{
+    float lane[QUANT_BLANES] = {0};
+
+    ref_q5_1_lanes(n / QUANT_QK, w, a, 0, lane);
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -712,15 +730,14 @@ static void ref_q5_K_from_f32(const float *x, void *y, int64_t n)
     }
 }
 
-static void ref_dot_q5_K(int64_t n, float *s, const void *w, const void *a)
+/* Super-blocks first..first+nb-1 of a Q5_K dot (at bw and ba) into its lanes. */
+static void ref_q5_K_lanes(int64_t nb, const block_q5_K *bw, const block_q8_K *ba, int64_t first,
+                           float *lane)
 {
-    const block_q5_K *bw = w;
-    const block_q8_K *ba = a;
-    float lane[QUANT_BLANES] = {0};
     int64_t i;
     int c, l;
 
-    for (i = 0; i < n / QUANT_QK_K; i++) {
+    for (i = 0; i < nb; i++) {
         const int8_t *q8 = ba[i].qs;
         int32_t isum = 0;
         for (c = 0; c < 4; c++) {
@@ -734,9 +751,16 @@ static void ref_dot_q5_K(int64_t n, float *s, const void *w, const void *a)
             }
             isum += (int32_t)s1 * lo + (int32_t)s2 * hi;
         }
-        lane[i % QUANT_BLANES] +=
+        lane[(first + i) % QUANT_BLANES] +=
             quant_term_k(bw[i].d, bw[i].dmin, ba[i].d, isum, quant_k4_msum(bw[i].scales, &ba[i]));
     }
+}
+
+static void ref_dot_q5_K(int64_t n, float *s, const void *w, const void *a)
+{
+    float lane[QUANT_BLANES] = {0};
+
+    ref_q5_K_lanes(n / QUANT_QK_K, w, a, 0, lane);
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -838,15 +862,14 @@ static void ref_q6_K_from_f32(const float *x, void *y, int64_t n)
     }
 }
 
-static void ref_dot_q6_K(int64_t n, float *s, const void *w, const void *a)
+/* Super-blocks first..first+nb-1 of a Q6_K dot (at bw and ba) into its lanes. */
+static void ref_q6_K_lanes(int64_t nb, const block_q6_K *bw, const block_q8_K *ba, int64_t first,
+                           float *lane)
 {
-    const block_q6_K *bw = w;
-    const block_q8_K *ba = a;
-    float lane[QUANT_BLANES] = {0};
     int64_t i;
     int j, l;
 
-    for (i = 0; i < n / QUANT_QK_K; i++) {
+    for (i = 0; i < nb; i++) {
         int32_t isum = 0;
         for (j = 0; j < 16; j++) {
             int32_t sub = 0;
@@ -854,8 +877,15 @@ static void ref_dot_q6_K(int64_t n, float *s, const void *w, const void *a)
                 sub += (ref_q6_K_code(&bw[i], 16 * j + l) - 32) * ba[i].qs[16 * j + l];
             isum += (int32_t)bw[i].scales[j] * sub;
         }
-        lane[i % QUANT_BLANES] += quant_term_f(fp16_to_f32(bw[i].d), ba[i].d, isum);
+        lane[(first + i) % QUANT_BLANES] += quant_term_f(fp16_to_f32(bw[i].d), ba[i].d, isum);
     }
+}
+
+static void ref_dot_q6_K(int64_t n, float *s, const void *w, const void *a)
+{
+    float lane[QUANT_BLANES] = {0};
+
+    ref_q6_K_lanes(n / QUANT_QK_K, w, a, 0, lane);
     *s = quant_lanes_sum(lane, QUANT_BLANES);
 }
 
@@ -965,6 +995,11 @@ REF_DOT4(q8_K)
 REF_PANEL(q4_0, block_q4_0, block_q8_0, QUANT_QK, QUANT_Q4_0_COL)
 REF_PANEL(q8_0, block_q8_0, block_q8_0, QUANT_QK, QUANT_Q8_0_COL)
 REF_PANEL(q4_K, block_q4_K, block_q8_K, QUANT_QK_K, QUANT_Q4_K_COL)
+REF_PANEL(q4_1, block_q4_1, block_q8_0, QUANT_QK, QUANT_Q4_1_COL)
+REF_PANEL(q5_0, block_q5_0, block_q8_0, QUANT_QK, QUANT_Q5_0_COL)
+REF_PANEL(q5_1, block_q5_1, block_q8_0, QUANT_QK, QUANT_Q5_1_COL)
+REF_PANEL(q5_K, block_q5_K, block_q8_K, QUANT_QK_K, QUANT_Q5_K_COL)
+REF_PANEL(q6_K, block_q6_K, block_q8_K, QUANT_QK_K, QUANT_Q6_K_COL)
 
 /* ---- table ----------------------------------------------------------------------- */
 
@@ -977,6 +1012,9 @@ static void ref_set(quant_table *t, tensor_type type, quant_to_f32_fn to, quant_
     t->k[type].dot4 = dot4;
     t->k[type].act_type = act;
 }
+
+#define REF_SET_PANEL(t, type, name)                                                               \
+    ((t)->k[type].pack = quant_pack_##name, (t)->k[type].panel = ref_panel_##name)
 
 void quant_ref_fill(quant_table *t)
 {
@@ -993,12 +1031,6 @@ void quant_ref_fill(quant_table *t)
             TENSOR_TYPE_Q8_0);
     ref_set(t, TENSOR_TYPE_Q4_0, ref_q4_0_to_f32, ref_q4_0_from_f32, ref_dot_q4_0, ref_dot4_q4_0,
             TENSOR_TYPE_Q8_0);
-    t->k[TENSOR_TYPE_Q4_0].pack = quant_pack_q4_0;
-    t->k[TENSOR_TYPE_Q4_0].panel = ref_panel_q4_0;
-    t->k[TENSOR_TYPE_Q8_0].pack = quant_pack_q8_0;
-    t->k[TENSOR_TYPE_Q8_0].panel = ref_panel_q8_0;
-    t->k[TENSOR_TYPE_Q4_K].pack = quant_pack_q4_K;
-    t->k[TENSOR_TYPE_Q4_K].panel = ref_panel_q4_K;
     ref_set(t, TENSOR_TYPE_Q4_1, ref_q4_1_to_f32, ref_q4_1_from_f32, ref_dot_q4_1, ref_dot4_q4_1,
             TENSOR_TYPE_Q8_0);
     ref_set(t, TENSOR_TYPE_Q5_0, ref_q5_0_to_f32, ref_q5_0_from_f32, ref_dot_q5_0, ref_dot4_q5_0,
@@ -1013,4 +1045,12 @@ void quant_ref_fill(quant_table *t)
             TENSOR_TYPE_Q8_K);
     ref_set(t, TENSOR_TYPE_Q8_K, ref_q8_K_to_f32, ref_q8_K_from_f32, ref_dot_q8_K, ref_dot4_q8_K,
             TENSOR_TYPE_Q8_K);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q4_0, q4_0);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q4_1, q4_1);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q5_0, q5_0);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q5_1, q5_1);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q8_0, q8_0);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q4_K, q4_K);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q5_K, q5_K);
+    REF_SET_PANEL(t, TENSOR_TYPE_Q6_K, q6_K);
 }
