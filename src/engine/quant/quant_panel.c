@@ -17,7 +17,10 @@ typedef struct panel_layout {
     panel_field field[5];
 } panel_layout;
 
-#define F2 {2, 2, 0} /* an fp16 scale */
+#define F2                                                                                         \
+    {                                                                                              \
+        2, 2, 0                                                                                    \
+    } /* an fp16 scale */
 
 static const panel_layout layout_q4_0 = {QUANT_QK, sizeof(block_q4_0), 2, {F2, {16, 4, 0}}};
 static const panel_layout layout_q4_1 = {QUANT_QK, sizeof(block_q4_1), 3, {F2, F2, {16, 4, 0}}};
