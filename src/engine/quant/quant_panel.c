@@ -17,24 +17,23 @@ typedef struct panel_layout {
     panel_field field[5];
 } panel_layout;
 
-#define F2                                                                                         \
-    {                                                                                              \
-        2, 2, 0                                                                                    \
-    } /* an fp16 scale */
+/* clang-format off */
+#define F16 {2, 2, 0} /* an fp16 scale */
+/* clang-format on */
 
-static const panel_layout layout_q4_0 = {QUANT_QK, sizeof(block_q4_0), 2, {F2, {16, 4, 0}}};
-static const panel_layout layout_q4_1 = {QUANT_QK, sizeof(block_q4_1), 3, {F2, F2, {16, 4, 0}}};
+static const panel_layout layout_q4_0 = {QUANT_QK, sizeof(block_q4_0), 2, {F16, {16, 4, 0}}};
+static const panel_layout layout_q4_1 = {QUANT_QK, sizeof(block_q4_1), 3, {F16, F16, {16, 4, 0}}};
 static const panel_layout layout_q5_0 = {
-    QUANT_QK, sizeof(block_q5_0), 3, {F2, {4, 4, 1}, {16, 4, 0}}};
+    QUANT_QK, sizeof(block_q5_0), 3, {F16, {4, 4, 1}, {16, 4, 0}}};
 static const panel_layout layout_q5_1 = {
-    QUANT_QK, sizeof(block_q5_1), 4, {F2, F2, {4, 4, 1}, {16, 4, 0}}};
-static const panel_layout layout_q8_0 = {QUANT_QK, sizeof(block_q8_0), 2, {F2, {32, 4, 0}}};
+    QUANT_QK, sizeof(block_q5_1), 4, {F16, F16, {4, 4, 1}, {16, 4, 0}}};
+static const panel_layout layout_q8_0 = {QUANT_QK, sizeof(block_q8_0), 2, {F16, {32, 4, 0}}};
 static const panel_layout layout_q4_K = {
-    QUANT_QK_K, sizeof(block_q4_K), 4, {F2, F2, {12, 1, 0}, {128, 4, 0}}};
+    QUANT_QK_K, sizeof(block_q4_K), 4, {F16, F16, {12, 1, 0}, {128, 4, 0}}};
 static const panel_layout layout_q5_K = {
-    QUANT_QK_K, sizeof(block_q5_K), 5, {F2, F2, {12, 1, 0}, {32, 4, 0}, {128, 4, 0}}};
+    QUANT_QK_K, sizeof(block_q5_K), 5, {F16, F16, {12, 1, 0}, {32, 4, 0}, {128, 4, 0}}};
 static const panel_layout layout_q6_K = {
-    QUANT_QK_K, sizeof(block_q6_K), 4, {{128, 4, 0}, {64, 4, 0}, {16, 1, 0}, F2}};
+    QUANT_QK_K, sizeof(block_q6_K), 4, {{128, 4, 0}, {64, 4, 0}, {16, 1, 0}, F16}};
 
 /* GGUF's qh bit j is the 5th bit of value j (j < 16: a low nibble of qs[j], else a
  * high nibble of qs[j - 16]); the panel's byte i holds, at bit 2c, that of value
