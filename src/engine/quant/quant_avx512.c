@@ -1,8 +1,9 @@
 /* AVX-512 (F/BW/VL/DQ) kernels for the hottest paths: F32/F16/BF16 dots, the Q8_0
- * activation quantizer and (VNNI) the Q4_0 panel kernel; everything else comes
- * from the AVX2 table. The row dots of the integer types are AVX2's: two blocks
- * per 512-bit register needed horizontal sums that made them slower on Zen 5
- * than AVX2's folds. Same contract as quant_avx2.c: bits equal to quant_ref.c. */
+ * activation quantizer and (VNNI) the panel kernels of every integer type that has
+ * panels; everything else comes from the AVX2 table. The row dots of the integer
+ * types are AVX2's: two blocks per 512-bit register needed horizontal sums that
+ * made them slower on Zen 5 than AVX2's folds. Same contract as quant_avx2.c: bits
+ * equal to quant_ref.c. */
 #include <string.h>
 
 #include "quant_impl.h"
@@ -152,13 +153,20 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
         for (t = 0; t < n_tok; t++)                                                                \
             for (k = 0; k < QUANT_BLANES; k++)                                                     \
                 acc[t][k] = _mm512_setzero_ps();                                                   \
-        for (b = 0; b + QUANT_BLANES <= nb; b += QUANT_BLANES)                                     \
-            _Pragma("GCC unroll 8") for (k = 0; k < QUANT_BLANES; k++)                             \
-                avx512_panel_##name##_col(panel + (size_t)(b + k) * (col_bytes), a, a_stride,      \
-                                          b + k, sd_off, ss_off, n_tok, &acc[0][k], QUANT_BLANES); \
-        for (k = 0; b < nb; b++, k++)                                                              \
-            avx512_panel_##name##_col(panel + (size_t)b * (col_bytes), a, a_stride, b, sd_off,     \
-                                      ss_off, n_tok, &acc[0][k], QUANT_BLANES);                    \
+        if ((qk) == QUANT_QK_K) {                                                                  \
+            for (b = 0; b < nb; b++)                                                               \
+                avx512_panel_##name##_col(panel + (size_t)b * (col_bytes), a, a_stride, b, sd_off, \
+                                          ss_off, n_tok, &acc[0][b % QUANT_BLANES], QUANT_BLANES); \
+        } else {                                                                                   \
+            for (b = 0; b + QUANT_BLANES <= nb; b += QUANT_BLANES)                                 \
+                _Pragma("GCC unroll 8") for (k = 0; k < QUANT_BLANES; k++)                         \
+                    avx512_panel_##name##_col(panel + (size_t)(b + k) * (col_bytes), a, a_stride,  \
+                                              b + k, sd_off, ss_off, n_tok, &acc[0][k],            \
+                                              QUANT_BLANES);                                       \
+            for (k = 0; b < nb; b++, k++)                                                          \
+                avx512_panel_##name##_col(panel + (size_t)b * (col_bytes), a, a_stride, b, sd_off, \
+                                          ss_off, n_tok, &acc[0][k], QUANT_BLANES);                \
+        }                                                                                          \
         for (t = 0; t < n_tok; t++) {                                                              \
             for (k = 0; k < 4; k++)                                                                \
                 acc[t][k] = _mm512_add_ps(acc[t][k], acc[t][k + 4]);                               \
@@ -219,30 +227,19 @@ avx512_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
 AVX512_PANEL(q8_0, QUANT_QK, QUANT_Q8_0_COL)
 
-/* Q4_K: one column is a super-block of the sixteen rows. Their 6-bit scales and
- * mins are decoded for all rows at once from the transposed scale bytes (the bit
- * moves of quant_k4_scale_min on 16-byte vectors) and widened to one int32 lane a
- * row. Each sub-block's code sums come from eight vpdpbusd (unsigned codes, no
- * offset), then isum += scale * sum and msum += min * (its two bsums), all exact in
- * int32; the term is quant_term_k's two products and a subtraction. */
-static inline __attribute__((always_inline)) void
-avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
-                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+/* The 6-bit scales and mins of the sixteen rows of a Q4_K/Q5_K column, from the
+ * transposed scale bytes at scb (the bit moves of quant_k4_scale_min on 16-byte
+ * vectors), one int32 lane a row. */
+static inline __attribute__((always_inline)) void avx512_k4_scales(const uint8_t *scb, __m512i *sc,
+                                                                   __m512i *mn)
 {
     const __m128i m6 = _mm_set1_epi8(63), m4 = _mm_set1_epi8(15), m30 = _mm_set1_epi8(0x30);
-    const __m512i m4z = _mm512_set1_epi8(0x0f);
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
-    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + 32)));
     __m128i sb[12];
-    __m512i sc[8], mn[8];
-    int t, j, k;
+    int j, k;
 
-    (void)sd_off;
-    (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q4_K_COL);
 #pragma GCC unroll 12
     for (k = 0; k < 12; k++)
-        sb[k] = _mm_loadu_si128((const __m128i *)(col + QUANT_Q4_K_COL_SC + 16 * k));
+        sb[k] = _mm_loadu_si128((const __m128i *)(scb + 16 * k));
 #pragma GCC unroll 4
     for (j = 0; j < 4; j++) {
         sc[j] = _mm512_cvtepu8_epi32(_mm_and_si128(sb[j], m6));
@@ -254,6 +251,28 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
             _mm512_cvtepu8_epi32(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(sb[j + 8], 4), m4),
                                               _mm_and_si128(_mm_srli_epi16(sb[j + 4], 2), m30)));
     }
+}
+
+/* Q4_K: one column is a super-block of the sixteen rows. Their 6-bit scales and
+ * mins are decoded for all rows at once from the transposed scale bytes (the bit
+ * moves of quant_k4_scale_min on 16-byte vectors) and widened to one int32 lane a
+ * row. Each sub-block's code sums come from eight vpdpbusd (unsigned codes, no
+ * offset), then isum += scale * sum and msum += min * (its two bsums), all exact in
+ * int32; the term is quant_term_k's two products and a subtraction. */
+static inline __attribute__((always_inline)) void
+avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+{
+    const __m512i m4z = _mm512_set1_epi8(0x0f);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
+    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + 32)));
+    __m512i sc[8], mn[8];
+    int t, j, k;
+
+    (void)sd_off;
+    (void)ss_off;
+    quant_panel_prefetch(col, QUANT_Q4_K_COL);
+    avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++) {
         const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
@@ -290,6 +309,246 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 }
 
 AVX512_PANEL(q4_K, QUANT_QK_K, QUANT_Q4_K_COL)
+
+/* ---- Q4_1, Q5_0, Q5_1 panels (VNNI) --------------------------------------------------- */
+
+/* The 5th bits of a chunk's codes: qh holds them at bit s of each byte (the panel's
+ * Q5 order, quant_impl.h), and (qh shifted to bit 4) & 0x10 joins the nibbles in
+ * one ternary op (a | (b & c)). */
+#define AVX512_OR_AND 0xf8
+static inline __attribute__((always_inline)) __m512i avx512_bit5(__m512i nib, __m512i qh,
+                                                                 const int s)
+{
+    __m512i up = s <= 4 ? _mm512_slli_epi32(qh, 4 - s) : _mm512_srli_epi32(qh, s - 4);
+
+    return _mm512_ternarylogic_epi32(nib, up, _mm512_set1_epi8(0x10), AVX512_OR_AND);
+}
+
+/* Q4_1, Q5_0 and Q5_1 as avx512_panel_q4_0_col: the codes of one block column
+ * (with their 5th bits for Q5), then per token two chains of four vpdpbusd. The
+ * unsigned codes' offset comes off through the sidecar sum: Q5_0's -16 * sum
+ * starts the chain; Q4_1 and Q5_1 keep isum and asum apart for quant_term_off's
+ * two products, as the reference does. bits5 is 0 for Q4_1, qs_off and qh_off the
+ * fields' offsets in the column, offset the code offset (Q5_0) or -1 for d*q + m. */
+static inline __attribute__((always_inline)) void
+avx512_panel_q4q5_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride,
+                      const size_t col_bytes, const size_t qh_off, const size_t qs_off,
+                      const int offset)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
+    __m512i lo[4], hi[4], qh = _mm512_setzero_si512();
+    int t, c;
+
+    quant_panel_prefetch(col, col_bytes);
+    if (qh_off)
+        qh = _mm512_loadu_si512(col + qh_off);
+#pragma GCC unroll 4
+    for (c = 0; c < 4; c++) {
+        __m512i q = _mm512_loadu_si512(col + qs_off + 64 * c);
+        lo[c] = _mm512_and_si512(q, m4);
+        hi[c] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        if (qh_off) {
+            lo[c] = avx512_bit5(lo[c], qh, 2 * c);
+            hi[c] = avx512_bit5(hi[c], qh, 2 * c + 1);
+        }
+    }
+#pragma GCC unroll 4
+    for (t = 0; t < n_tok; t++) {
+        const uint8_t *at = a + (size_t)t * a_stride;
+        const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
+        const float da = quant_act_scale(at, sd_off, b);
+        const int32_t sum = quant_act_sum(at, ss_off, b);
+        __m512i i0 = _mm512_set1_epi32(offset > 0 ? -offset * sum : 0), i1 = _mm512_setzero_si512();
+        __m512 term;
+        int32_t g;
+#pragma GCC unroll 4
+        for (c = 0; c < 4; c++) {
+            memcpy(&g, qa + 4 * c, sizeof g);
+            i0 = _mm512_dpbusd_epi32(i0, lo[c], _mm512_set1_epi32(g));
+            memcpy(&g, qa + 16 + 4 * c, sizeof g);
+            i1 = _mm512_dpbusd_epi32(i1, hi[c], _mm512_set1_epi32(g));
+        }
+        term = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(da)),
+                             _mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1)));
+        if (offset < 0) {
+            const __m512 mw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + 32)));
+            term = _mm512_add_ps(term, _mm512_mul_ps(_mm512_mul_ps(mw, _mm512_set1_ps(da)),
+                                                     _mm512_set1_ps((float)sum)));
+        }
+        acc[t * acc_stride] = _mm512_add_ps(acc[t * acc_stride], term);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+avx512_panel_q4_1_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+{
+    avx512_panel_q4q5_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, acc_stride,
+                          QUANT_Q4_1_COL, 0, QUANT_Q4_1_COL_QS, -1);
+}
+
+static inline __attribute__((always_inline)) void
+avx512_panel_q5_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+{
+    avx512_panel_q4q5_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, acc_stride,
+                          QUANT_Q5_0_COL, QUANT_Q5_0_COL_QH, QUANT_Q5_0_COL_QS, 16);
+}
+
+static inline __attribute__((always_inline)) void
+avx512_panel_q5_1_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+{
+    avx512_panel_q4q5_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, acc_stride,
+                          QUANT_Q5_1_COL, QUANT_Q5_1_COL_QH, QUANT_Q5_1_COL_QS, -1);
+}
+
+AVX512_PANEL(q4_1, QUANT_QK, QUANT_Q4_1_COL)
+AVX512_PANEL(q5_0, QUANT_QK, QUANT_Q5_0_COL)
+AVX512_PANEL(q5_1, QUANT_QK, QUANT_Q5_1_COL)
+
+/* ---- Q5_K, Q6_K panels (VNNI) ------------------------------------------------------ */
+
+/* Q5_K: Q4_K's plan with the 5th bits of qh chunk k joined to qs chunks k, 8 + k,
+ * 16 + k and 24 + k. The codes of a 64-value run are made once for every token
+ * (sixteen vectors), since lifting the 5th bits costs more than Q4_K's nibbles. */
+static inline __attribute__((always_inline)) void
+avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
+    const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + 32)));
+    __m512i sc[8], mn[8], isum[QUANT_PANEL_TOK];
+    int t, c, k, j;
+
+    (void)sd_off;
+    (void)ss_off;
+    quant_panel_prefetch(col, QUANT_Q5_K_COL);
+    avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
+#pragma GCC unroll 4
+    for (t = 0; t < n_tok; t++)
+        isum[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (c = 0; c < 4; c++) {
+        __m512i lo[8], hi[8];
+#pragma GCC unroll 8
+        for (k = 0; k < 8; k++) {
+            __m512i q = _mm512_loadu_si512(col + QUANT_Q5_K_COL_QS + 64 * (8 * c + k));
+            __m512i qh = _mm512_loadu_si512(col + QUANT_Q5_K_COL_QH + 64 * k);
+            lo[k] = avx512_bit5(_mm512_and_si512(q, m4), qh, 2 * c);
+            hi[k] = avx512_bit5(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), qh, 2 * c + 1);
+        }
+#pragma GCC unroll 4
+        for (t = 0; t < n_tok; t++) {
+            const int8_t *qa = ((const block_q8_K *)(a + (size_t)t * a_stride) + b)->qs + 64 * c;
+            __m512i l = _mm512_setzero_si512(), h = _mm512_setzero_si512();
+            int32_t g;
+#pragma GCC unroll 8
+            for (k = 0; k < 8; k++) {
+                memcpy(&g, qa + 4 * k, sizeof g);
+                l = _mm512_dpbusd_epi32(l, lo[k], _mm512_set1_epi32(g));
+                memcpy(&g, qa + 32 + 4 * k, sizeof g);
+                h = _mm512_dpbusd_epi32(h, hi[k], _mm512_set1_epi32(g));
+            }
+            isum[t] =
+                _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(sc[2 * c], l),
+                                                           _mm512_mullo_epi32(sc[2 * c + 1], h)));
+        }
+    }
+#pragma GCC unroll 4
+    for (t = 0; t < n_tok; t++) {
+        const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
+        const __m512 da = _mm512_set1_ps(ab->d);
+        __m512i msum = _mm512_setzero_si512();
+        __m512 term;
+#pragma GCC unroll 8
+        for (j = 0; j < 8; j++)
+            msum = _mm512_add_epi32(
+                msum, _mm512_mullo_epi32(mn[j], _mm512_set1_epi32((int32_t)ab->bsums[2 * j] +
+                                                                  (int32_t)ab->bsums[2 * j + 1])));
+        term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t])),
+                             _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(msum)));
+        acc[t * acc_stride] = _mm512_add_ps(acc[t * acc_stride], term);
+    }
+}
+
+AVX512_PANEL(q5_K, QUANT_QK_K, QUANT_Q5_K_COL)
+
+/* Q6_K: qh chunk m (h = m / 8) and ql chunks 16h + m % 8 and 16h + 8 + m % 8 make
+ * four 6-bit code vectors, values 128h + 4(m % 8) + {0, 32, 64, 96} (quant_impl.h;
+ * ref_q6_K_code). Four qh chunks in a row (m % 8 = 4g..4g+3) fill four whole
+ * 16-value groups, 8h + g + {0, 2, 4, 6}: a group's chain starts at -32 * its bsum,
+ * which turns the unsigned codes' sum into the reference's sum of (q - 32) * a,
+ * and meets the group's signed scale once. */
+static inline __attribute__((always_inline)) void
+avx512_panel_q6_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
+                      size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m512 dw =
+        _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + QUANT_Q6_K_COL_D)));
+    __m512i isum[QUANT_PANEL_TOK];
+    int t, h, g, m, k;
+
+    (void)sd_off;
+    (void)ss_off;
+    quant_panel_prefetch(col, QUANT_Q6_K_COL);
+#pragma GCC unroll 4
+    for (t = 0; t < n_tok; t++)
+        isum[t] = _mm512_setzero_si512();
+    for (h = 0; h < 2; h++) {
+#pragma GCC unroll 2
+        for (g = 0; g < 2; g++) {
+            __m512i v[4][4], sc[4];
+#pragma GCC unroll 4
+            for (m = 0; m < 4; m++) {
+                const int mq = 4 * g + m;
+                __m512i qh = _mm512_loadu_si512(col + QUANT_Q6_K_COL_QH + 64 * (8 * h + mq));
+                __m512i qa = _mm512_loadu_si512(col + 64 * (16 * h + mq));
+                __m512i qb = _mm512_loadu_si512(col + 64 * (16 * h + 8 + mq));
+                v[m][0] = _mm512_ternarylogic_epi32(_mm512_and_si512(qa, m4),
+                                                    _mm512_slli_epi32(qh, 4), m30, AVX512_OR_AND);
+                v[m][1] = _mm512_ternarylogic_epi32(_mm512_and_si512(qb, m4),
+                                                    _mm512_slli_epi32(qh, 2), m30, AVX512_OR_AND);
+                v[m][2] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(qa, 4), m4),
+                                                    qh, m30, AVX512_OR_AND);
+                v[m][3] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(qb, 4), m4),
+                                                    _mm512_srli_epi32(qh, 2), m30, AVX512_OR_AND);
+            }
+#pragma GCC unroll 4
+            for (k = 0; k < 4; k++)
+                sc[k] = _mm512_cvtepi8_epi32(_mm_loadu_si128(
+                    (const __m128i *)(col + QUANT_Q6_K_COL_SC + 16 * (8 * h + 2 * k + g))));
+#pragma GCC unroll 4
+            for (t = 0; t < n_tok; t++) {
+                const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
+#pragma GCC unroll 4
+                for (k = 0; k < 4; k++) {
+                    const int grp = 8 * h + 2 * k + g;
+                    __m512i s = _mm512_set1_epi32(-32 * (int32_t)ab->bsums[grp]);
+                    int32_t w;
+#pragma GCC unroll 4
+                    for (m = 0; m < 4; m++) {
+                        memcpy(&w, ab->qs + 16 * grp + 4 * m, sizeof w);
+                        s = _mm512_dpbusd_epi32(s, v[m][k], _mm512_set1_epi32(w));
+                    }
+                    isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc[k]));
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (t = 0; t < n_tok; t++) {
+        const __m512 da = _mm512_set1_ps(((const block_q8_K *)(a + (size_t)t * a_stride) + b)->d);
+        acc[t * acc_stride] = _mm512_add_ps(
+            acc[t * acc_stride], _mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t])));
+    }
+}
+
+AVX512_PANEL(q6_K, QUANT_QK_K, QUANT_Q6_K_COL)
 
 /* ---- Q8_0 activation quantizer --------------------------------------------------- */
 
@@ -329,6 +588,11 @@ void quant_avx512vnni_fill(quant_table *t)
     t->k[TENSOR_TYPE_Q4_0].panel = avx512_panel_q4_0;
     t->k[TENSOR_TYPE_Q8_0].panel = avx512_panel_q8_0;
     t->k[TENSOR_TYPE_Q4_K].panel = avx512_panel_q4_K;
+    t->k[TENSOR_TYPE_Q4_1].panel = avx512_panel_q4_1;
+    t->k[TENSOR_TYPE_Q5_0].panel = avx512_panel_q5_0;
+    t->k[TENSOR_TYPE_Q5_1].panel = avx512_panel_q5_1;
+    t->k[TENSOR_TYPE_Q5_K].panel = avx512_panel_q5_K;
+    t->k[TENSOR_TYPE_Q6_K].panel = avx512_panel_q6_K;
 }
 
 #else

@@ -162,16 +162,21 @@ static inline size_t quant_act_sums_off(int64_t nb)
 #define QUANT_Q6_K_COL_SC (QUANT_Q6_K_COL_QH + 64 * QUANT_PANEL_ROWS)
 #define QUANT_Q6_K_COL_D (QUANT_Q6_K_COL_SC + 16 * QUANT_PANEL_ROWS)
 
-/* How far ahead of the column in use the panel kernels prefetch. The hardware
- * prefetchers alone left a 2-thread Q4_0 matvec at 0.6 of the read bandwidth on
- * Zen 5 (the AVX-512 kernel outruns them); 4 KiB ahead measured best of 1..8 KiB. */
-#define QUANT_PANEL_PREFETCH 4096
+/* How far ahead of the column in use the panel kernels prefetch, and to where. The
+ * hardware prefetchers alone left a 2-thread Q4_0 matvec at 0.6 of the read
+ * bandwidth on Zen 5 (the AVX-512 kernel outruns them). Prefetching into L1
+ * (prefetcht0) served Q4_0 but held a Q6_K column (3360 bytes, read in three
+ * interleaved runs) at half the bandwidth: 53 lines a column crowd L1's miss
+ * buffers. Into L2 (prefetcht1) 8 KiB ahead, Q6_K streams 2-3x faster on one
+ * core and Q4_0/Q4_K are unchanged (docs/internals/quant.md). */
+#define QUANT_PANEL_PREFETCH 8192
 
-/* The prefetch of the column QUANT_PANEL_PREFETCH bytes past col (bytes long). */
+/* The prefetch, into L2, of the column QUANT_PANEL_PREFETCH bytes past col (bytes
+ * long). */
 static inline void quant_panel_prefetch(const uint8_t *col, size_t bytes)
 {
     for (size_t off = 0; off < bytes; off += 64)
-        __builtin_prefetch(col + QUANT_PANEL_PREFETCH + off);
+        __builtin_prefetch(col + QUANT_PANEL_PREFETCH + off, 0, 2);
 }
 
 /* quant_pack_<t> is the type's quant_pack_fn; quant_panel_row_<t> writes row r of
