@@ -14,7 +14,9 @@ static void cmd_gen_usage(FILE *out)
                  "  presets: ");
     for (const char *const *p = gen_preset_names(); *p; p++)
         fprintf(out, "%s%s", *p, p[1] ? ", " : "\n");
-    fprintf(out, "  types: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k (default f32)\n");
+    fprintf(out,
+            "  types: f32 f16 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 q4_k q5_k q6_k (default f32),\n"
+            "         q4_k_m (Q4_K with Q6_K embedding, and attn_v/ffn_down in some layers)\n");
 }
 
 static void cmd_gen_progress(void *ctx, const char *name, uint32_t index, uint32_t count)
@@ -49,8 +51,12 @@ int cmd_gen_model(int argc, char **argv)
         }
         if (!strcmp(a, "--preset"))
             o.preset = v;
-        else if (!strcmp(a, "--type")) {
+        else if (!strcmp(a, "--type") && !strcmp(v, "q4_k_m")) {
+            o.type = TENSOR_TYPE_Q4_K;
+            o.mix = GEN_MIX_Q4_K_M;
+        } else if (!strcmp(a, "--type")) {
             tensor_type t;
+            o.mix = GEN_MIX_NONE;
             if (tensor_type_from_name(v, &t, &err) != LP_OK) {
                 fprintf(stderr, "loupe gen-model: --type: %s\n", err.msg);
                 return CMD_EXIT_USAGE;

@@ -202,7 +202,9 @@ static lp_err gen_write_metadata(gguf_writer *w, const gemma_config *c, const ge
     GEN_TRY(gguf_writer_add_str(w, "general.architecture", gemma_arch_name(c->arch), err));
     GEN_TRY(gguf_writer_add_str(w, "general.name", o->preset, err));
     GEN_TRY(gen_write_hparams(w, c, err));
-    if (gen_file_type(o->type, &ftype))
+    if (o->mix == GEN_MIX_Q4_K_M)
+        GEN_TRY(gguf_writer_add_u32(w, "general.file_type", 15, err)); /* MOSTLY_Q4_K_M */
+    else if (gen_file_type(o->type, &ftype))
         GEN_TRY(gguf_writer_add_u32(w, "general.file_type", ftype, err));
     GEN_TRY(gguf_writer_add_u32(w, "general.quantization_version", 2, err));
     return tokenizer_write_gguf(w, v, err);
@@ -292,10 +294,38 @@ static void gen_fill_row(const gen_tensor *t, uint32_t index, uint64_t seed, uin
     }
 }
 
-static lp_err gen_plan(const gemma_config *c, tensor_type type, gen_tensor **out, uint32_t *n_out,
-                       lp_error *err)
+/* Whether the i-th of n attn_v or ffn_down matrices gets Q6_K in a Q4_K_M file:
+ * llama.cpp's quantizer gives more bits to the first and last eighth of the layers
+ * and to every third layer between them. */
+static int gen_more_bits(uint32_t i, uint32_t n)
 {
-    uint32_t n_specs, n = 0, cap;
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+/* The Q4_K_M mix: Q4_K, except Q6_K for the tied embedding (it is also the output
+ * matrix) and for attn_v / ffn_down where gen_more_bits says so. The counters give
+ * each kind's index among the layers that have it. */
+static tensor_type gen_mix_type(const gemma_config *c, const gen_tensor *t, uint32_t *i_v,
+                                uint32_t *i_down)
+{
+    uint32_t n_v = 0;
+
+    if (!strcmp(t->spec->name, "token_embd.weight") || !strcmp(t->spec->name, "output.weight"))
+        return TENSOR_TYPE_Q6_K;
+    if (strstr(t->spec->name, ".attn_v.")) {
+        for (uint32_t l = 0; l < c->n_layer; l++)
+            n_v += gemma_tensor_present(c, t->spec, l) ? 1u : 0u;
+        return gen_more_bits((*i_v)++, n_v) ? TENSOR_TYPE_Q6_K : TENSOR_TYPE_Q4_K;
+    }
+    if (strstr(t->spec->name, ".ffn_down."))
+        return gen_more_bits((*i_down)++, c->n_layer) ? TENSOR_TYPE_Q6_K : TENSOR_TYPE_Q4_K;
+    return TENSOR_TYPE_Q4_K;
+}
+
+static lp_err gen_plan(const gemma_config *c, const gen_options *o, gen_tensor **out,
+                       uint32_t *n_out, lp_error *err)
+{
+    uint32_t n_specs, n = 0, cap, i_v = 0, i_down = 0;
     const gemma_tensor_spec *specs = gemma_tensor_specs(&n_specs);
     gen_tensor *ts;
 
@@ -310,13 +340,15 @@ static lp_err gen_plan(const gemma_config *c, tensor_type type, gen_tensor **out
             for (uint32_t s = 0; s < n_specs; s++) {
                 const gemma_tensor_spec *sp = &specs[s];
                 gen_tensor *t;
+                tensor_type want;
                 if ((pass == 0) != (sp->where == GEMMA_GLOBAL) || !gemma_tensor_present(c, sp, l))
                     continue;
                 t = &ts[n++];
                 t->spec = sp;
                 t->layer = l;
                 gemma_tensor_shape(c, sp, l, t->ne);
-                t->type = sp->n_dims == 2 ? gen_matrix_type(type, t->ne[0]) : TENSOR_TYPE_F32;
+                want = o->mix == GEN_MIX_Q4_K_M ? gen_mix_type(c, t, &i_v, &i_down) : o->type;
+                t->type = sp->n_dims == 2 ? gen_matrix_type(want, t->ne[0]) : TENSOR_TYPE_F32;
                 if (gemma_tensor_name(sp, l, t->name, sizeof t->name, err) != LP_OK) {
                     lp_alloc_free(ts);
                     return err ? err->code : LP_ERR_LIMIT;
@@ -371,7 +403,7 @@ lp_err gen_model_write(const gen_options *o, const quant_table *qt, lp_error *er
                           tensor_type_name(o->type));
     GEN_TRY(gen_preset_config(o->preset, &c, err));
     GEN_TRY(gen_vocab_load(o, &c, &vocab, err));
-    rc = gen_plan(&c, o->type, &ts, &n, err);
+    rc = gen_plan(&c, o, &ts, &n, err);
     if (rc != LP_OK)
         goto fail;
     for (uint32_t i = 0; i < n; i++)

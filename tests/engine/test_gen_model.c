@@ -1,6 +1,7 @@
 /* Generator tests: the tiny preset carries every 12B feature (spec §5.5), its tensors
  * follow the one table of names and shapes, the same options give the same bytes,
- * and the 12B preset's table gives the 667 tensors of the published file. */
+ * the Q4_K_M mix puts Q6_K where a published file does, and the 12B preset's table
+ * gives the 667 tensors of the published file. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,6 +173,44 @@ static void test_every_type_generates(void **state)
     unlink(path);
 }
 
+/* --type q4_k_m: the tied embedding and, of the tiny preset's six layers, attn_v of
+ * the 3rd and 5th of its five (the last layer shares K as V) and ffn_down of layers 2
+ * and 5 are Q6_K (the first and last eighth, and every third between); every other
+ * matrix Q4_K, the file type MOSTLY_Q4_K_M. */
+static void test_q4_k_m_mix(void **state)
+{
+    const quant_table *qt;
+    char path[512], name[64];
+    gen_options o = {
+        .preset = "gemma4-tiny", .type = TENSOR_TYPE_Q4_K, .mix = GEN_MIX_Q4_K_M, .seed = 3};
+    gguf_file *f;
+    lp_error err;
+    (void)state;
+    gm_path(path, sizeof path, "q4km.gguf");
+    o.out_path = path;
+    assert_int_equal(quant_table_default(&qt, &err), LP_OK);
+    assert_int_equal(gen_model_write(&o, qt, &err), LP_OK);
+    assert_int_equal(gguf_open(path, &f, &err), LP_OK);
+    assert_int_equal(gm_u32(f, "general.file_type"), 15);
+    assert_int_equal(gguf_find_tensor(f, "token_embd.weight")->type, TENSOR_TYPE_Q6_K);
+    for (uint32_t l = 0; l < 6; l++) {
+        const gguf_tensor *t;
+        snprintf(name, sizeof name, "blk.%u.attn_v.weight", l);
+        t = gguf_find_tensor(f, name);
+        if (l == 5)
+            assert_null(t);
+        else
+            assert_int_equal(t->type, l == 2 || l == 4 ? TENSOR_TYPE_Q6_K : TENSOR_TYPE_Q4_K);
+        snprintf(name, sizeof name, "blk.%u.ffn_down.weight", l);
+        assert_int_equal(gguf_find_tensor(f, name)->type,
+                         l == 2 || l == 5 ? TENSOR_TYPE_Q6_K : TENSOR_TYPE_Q4_K);
+        snprintf(name, sizeof name, "blk.%u.ffn_up.weight", l);
+        assert_int_equal(gguf_find_tensor(f, name)->type, TENSOR_TYPE_Q4_K);
+    }
+    gguf_close(f);
+    unlink(path);
+}
+
 static void test_12b_table_has_667_tensors(void **state)
 {
     const gemma_tensor_spec *specs;
@@ -210,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_tiny_has_every_12b_feature),
         cmocka_unit_test(test_same_options_same_bytes),
         cmocka_unit_test(test_every_type_generates),
+        cmocka_unit_test(test_q4_k_m_mix),
         cmocka_unit_test(test_12b_table_has_667_tensors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,8 @@ def main():
     tokens = [2] + rng.randint(5, 512, size=N_TOK - 1).tolist()
     failures = []
     cases = [("gemma4-tiny", t) for t in
-             ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k")]
+             ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k",
+              "q4_k_m")]
     cases += [("gemma3-tiny", "f32"), ("gemma3-tiny", "q8_0")]
     for preset, typ in cases:
         path = os.path.join(tmp, "ref_%s_%s.gguf" % (preset, typ))

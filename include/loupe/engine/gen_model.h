@@ -10,9 +10,14 @@
 #include "loupe/engine/gemma_arch.h"
 #include "loupe/engine/quant.h"
 
+/* How matrix types are chosen: all o->type, or the mix of a published Q4_K_M file
+ * (gen_model.c has the rule). */
+typedef enum gen_mix { GEN_MIX_NONE = 0, GEN_MIX_Q4_K_M } gen_mix;
+
 typedef struct gen_options {
     const char *preset; /* "gemma4-tiny", "gemma4-12b" */
     tensor_type type;   /* for 2-D matrices; 1-D tensors stay F32 */
+    gen_mix mix;        /* GEN_MIX_Q4_K_M: type is Q4_K and some matrices Q6_K */
     uint64_t seed;
     const char *out_path;
     const char *tokenizer_json; /* NULL: the built-in vocabulary */
