@@ -56,7 +56,8 @@ typedef struct quant_kernels {
     /* NULL where no kernel shares work across rows: callers then make four dots */
     quant_dot4_fn dot4;
     quant_axpy_fn axpy; /* F32, F16 and BF16 only; NULL elsewhere */
-    /* Both or neither: types with a panel layout (Q4_0) have them in every table */
+    /* Both or neither: the integer weight types (all but Q8_K) have panels in every
+     * table */
     quant_pack_fn pack;
     quant_panel_fn panel;
     tensor_type act_type; /* F32 for float weights, Q8_0 for 32-blocks, Q8_K for K-quants */
