@@ -481,26 +481,25 @@ avx2_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     }
 }
 
-/* Q6_K, eight rows a vector, one 16-value scale group at a time: group j's four
- * chunks are the one 2-bit field of qh chunks 8(j/8) + 4(j%2) + u (u < 4) and the
- * nibbles of their ql chunks, re-read from L1 so that each code vector is made
- * once and no more than four are live. A maddubs pair of unsigned 6-bit codes is
- * at most 2 * 63 * 127 = 16002, so two chunks share an int16 before the madd with
- * the row's signed scale, put in both halves of its lane. The offset of 32 comes
- * off as 32 * sum of scale * bsum, two groups to a madd. */
+/* Q6_K, eight rows a vector, one 16-value scale group at a time: its words A, B, C
+ * (quant_impl.h) give the four code vectors with three masks and six shifts or
+ * ors. A maddubs pair of unsigned 6-bit codes is at most 2 * 63 * 127 = 16002, so
+ * two chunks share an int16 before the madd with the row's signed scale, put in
+ * both halves of its lane. The offset of 32 comes off as 32 * sum of scale *
+ * bsum, two groups to a madd. */
 static inline __attribute__((always_inline)) void
 avx2_panel_q6_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
                     size_t ss_off, const int n_tok, float *acc)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
+    const __m256i m3f = _mm256_set1_epi8(0x3f), mc0 = _mm256_set1_epi8((char)0xc0);
     /* byte r of a broadcast qword to the high bytes of both int16 halves of lane r */
     const __m256i dup = _mm256_setr_epi8(-1, 0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1,
                                          4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7);
-    int h, t, j, jh, jl, u;
+    int h, t, j;
 
     (void)sd_off;
     (void)ss_off;
-    avx2_panel_touch(col, QUANT_Q6_K_COL);
+    quant_panel_prefetch(col, QUANT_Q6_K_COL);
     for (h = 0; h < 2; h++) {
         const uint8_t *ah = avx2_opaque(a);
         const __m256 dw =
@@ -528,53 +527,48 @@ avx2_panel_q6_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
             }
         }
 #pragma GCC unroll 2
-        for (jh = 0; jh < 16; jh += 8)
-#pragma GCC unroll 8
-            for (jl = 0; jl < 8; jl++) {
-                const int g = jh + jl, k = jl / 2;
-                const uint8_t *ql = col + 64 * (2 * jh + 8 * (k & 1) + 4 * (jl % 2)) + 32 * h;
-                const uint8_t *qh = col + QUANT_Q6_K_COL_QH + 64 * (jh + 4 * (jl % 2)) + 32 * h;
-                __m256i sc = _mm256_srai_epi16(
-                    _mm256_shuffle_epi8(
-                        _mm256_broadcastq_epi64(_mm_loadl_epi64(
-                            (const __m128i *)(col + QUANT_Q6_K_COL_SC + 16 * g + 8 * h))),
-                        dup),
-                    8);
-                __m256i v[4];
+        for (j = 0; j < 16; j++) {
+            const uint8_t *w = col + (size_t)j * 3 * 64 + 32 * h;
+            const __m256i xa = _mm256_loadu_si256((const __m256i *)w);
+            const __m256i xb = _mm256_loadu_si256((const __m256i *)(w + 64));
+            const __m256i xc = _mm256_loadu_si256((const __m256i *)(w + 128));
+            const __m256i sc = _mm256_srai_epi16(
+                _mm256_shuffle_epi8(
+                    _mm256_broadcastq_epi64(_mm_loadl_epi64(
+                        (const __m128i *)(col + QUANT_Q6_K_COL_SC + 16 * j + 8 * h))),
+                    dup),
+                8);
+            __m256i v[4], x;
+            v[0] = _mm256_and_si256(xa, m3f);
+            v[1] = _mm256_and_si256(xb, m3f);
+            v[2] = _mm256_and_si256(xc, m3f);
+            x = _mm256_and_si256(xc, mc0);
+            x = _mm256_or_si256(_mm256_srli_epi16(x, 2), _mm256_and_si256(xb, mc0));
+            x = _mm256_or_si256(_mm256_srli_epi16(x, 2), _mm256_and_si256(xa, mc0));
+            v[3] = _mm256_srli_epi16(x, 2);
 #pragma GCC unroll 4
-                for (u = 0; u < 4; u++) {
-                    __m256i l = _mm256_loadu_si256((const __m256i *)(ql + 64 * u));
-                    __m256i t2 = _mm256_loadu_si256((const __m256i *)(qh + 64 * u));
-                    l = k < 2 ? l : _mm256_srli_epi16(l, 4);
-                    t2 = k == 0   ? _mm256_slli_epi16(t2, 4)
-                         : k == 1 ? _mm256_slli_epi16(t2, 2)
-                         : k == 2 ? t2
-                                  : _mm256_srli_epi16(t2, 2);
-                    v[u] = _mm256_or_si256(_mm256_and_si256(l, m4), _mm256_and_si256(t2, m30));
-                }
-#pragma GCC unroll 4
-                for (t = 0; t < n_tok; t++) {
-                    const int8_t *qa =
-                        ((const block_q8_K *)(ah + (size_t)t * a_stride) + b)->qs + 16 * g;
-                    int32_t g0, g1, g2, g3;
-                    memcpy(&g0, qa, sizeof g0);
-                    memcpy(&g1, qa + 4, sizeof g1);
-                    memcpy(&g2, qa + 8, sizeof g2);
-                    memcpy(&g3, qa + 12, sizeof g3);
-                    isum[t] = _mm256_add_epi32(
-                        isum[t],
-                        _mm256_add_epi32(
-                            _mm256_madd_epi16(
-                                _mm256_add_epi16(_mm256_maddubs_epi16(v[0], _mm256_set1_epi32(g0)),
-                                                 _mm256_maddubs_epi16(v[1], _mm256_set1_epi32(g1))),
-                                sc),
-                            _mm256_madd_epi16(
-                                _mm256_add_epi16(_mm256_maddubs_epi16(v[2], _mm256_set1_epi32(g2)),
-                                                 _mm256_maddubs_epi16(v[3], _mm256_set1_epi32(g3))),
-                                sc)));
-                    isum[t] = avx2_chain(isum[t]);
-                }
+            for (t = 0; t < n_tok; t++) {
+                const int8_t *qa =
+                    ((const block_q8_K *)(ah + (size_t)t * a_stride) + b)->qs + 16 * j;
+                int32_t g0, g1, g2, g3;
+                memcpy(&g0, qa, sizeof g0);
+                memcpy(&g1, qa + 4, sizeof g1);
+                memcpy(&g2, qa + 8, sizeof g2);
+                memcpy(&g3, qa + 12, sizeof g3);
+                isum[t] = _mm256_add_epi32(
+                    isum[t],
+                    _mm256_add_epi32(
+                        _mm256_madd_epi16(
+                            _mm256_add_epi16(_mm256_maddubs_epi16(v[0], _mm256_set1_epi32(g0)),
+                                             _mm256_maddubs_epi16(v[1], _mm256_set1_epi32(g1))),
+                            sc),
+                        _mm256_madd_epi16(
+                            _mm256_add_epi16(_mm256_maddubs_epi16(v[2], _mm256_set1_epi32(g2)),
+                                             _mm256_maddubs_epi16(v[3], _mm256_set1_epi32(g3))),
+                            sc)));
+                isum[t] = avx2_chain(isum[t]);
             }
+        }
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++) {
             const __m256 da =

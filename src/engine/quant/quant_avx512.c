@@ -477,67 +477,61 @@ avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
 AVX512_PANEL(q5_K, QUANT_QK_K, QUANT_Q5_K_COL)
 
-/* Q6_K: qh chunk m (h = m / 8) and ql chunks 16h + m % 8 and 16h + 8 + m % 8 make
- * four 6-bit code vectors, values 128h + 4(m % 8) + {0, 32, 64, 96} (quant_impl.h;
- * ref_q6_K_code). Four qh chunks in a row (m % 8 = 4g..4g+3) fill four whole
- * 16-value groups, 8h + g + {0, 2, 4, 6}: a group's chain starts at -32 * its bsum,
- * which turns the unsigned codes' sum into the reference's sum of (q - 32) * a,
- * and meets the group's signed scale once. */
+/* The four code vectors of Q6_K group j from its words A, B, C (quant_impl.h): the
+ * low six bits of each are codes 0..11 of the group; codes 12..15 gather the top
+ * two bits of C, B and A, shifted down two at a time (a 32-bit shift brings in
+ * only bits that the mask has cleared). */
+static inline __attribute__((always_inline)) void avx512_q6_K_codes(const uint8_t *w, __m512i *v)
+{
+    const __m512i m3f = _mm512_set1_epi8(0x3f), mc0 = _mm512_set1_epi8((char)0xc0);
+    __m512i xa = _mm512_loadu_si512(w), xb = _mm512_loadu_si512(w + 64);
+    __m512i xc = _mm512_loadu_si512(w + 128), t;
+
+    v[0] = _mm512_and_si512(xa, m3f);
+    v[1] = _mm512_and_si512(xb, m3f);
+    v[2] = _mm512_and_si512(xc, m3f);
+    t = _mm512_and_si512(xc, mc0);
+    t = _mm512_ternarylogic_epi32(_mm512_srli_epi32(t, 2), xb, mc0, AVX512_OR_AND);
+    t = _mm512_ternarylogic_epi32(_mm512_srli_epi32(t, 2), xa, mc0, AVX512_OR_AND);
+    v[3] = _mm512_srli_epi32(t, 2);
+}
+
+/* Q6_K: group by group, its four code vectors made once for every token; a
+ * group's chain starts at -32 * its bsum, which turns the unsigned codes' sum into
+ * the reference's sum of (q - 32) * a, and meets the group's signed scale once. */
 static inline __attribute__((always_inline)) void
 avx512_panel_q6_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b,
                       size_t sd_off, size_t ss_off, const int n_tok, __m512 *acc, size_t acc_stride)
 {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
     const __m512 dw =
         _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + QUANT_Q6_K_COL_D)));
     __m512i isum[QUANT_PANEL_TOK];
-    int t, h, g, m, k;
+    int t, j, m;
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q6_K_COL);
+    quant_panel_prefetch(col + QUANT_Q6_K_COL_SC, QUANT_Q6_K_COL - QUANT_Q6_K_COL_SC);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++)
         isum[t] = _mm512_setzero_si512();
-    for (h = 0; h < 2; h++) {
 #pragma GCC unroll 2
-        for (g = 0; g < 2; g++) {
-            __m512i v[4][4], sc[4];
+    for (j = 0; j < 16; j++) {
+        __m512i v[4];
+        const __m512i sc = _mm512_cvtepi8_epi32(
+            _mm_loadu_si128((const __m128i *)(col + QUANT_Q6_K_COL_SC + 16 * j)));
+        quant_panel_prefetch(col + (size_t)j * 3 * 64, 3 * 64);
+        avx512_q6_K_codes(col + (size_t)j * 3 * 64, v);
+#pragma GCC unroll 4
+        for (t = 0; t < n_tok; t++) {
+            const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
+            __m512i s = _mm512_set1_epi32(-32 * (int32_t)ab->bsums[j]);
+            int32_t w;
 #pragma GCC unroll 4
             for (m = 0; m < 4; m++) {
-                const int mq = 4 * g + m;
-                __m512i qh = _mm512_loadu_si512(col + QUANT_Q6_K_COL_QH + 64 * (8 * h + mq));
-                __m512i qa = _mm512_loadu_si512(col + 64 * (16 * h + mq));
-                __m512i qb = _mm512_loadu_si512(col + 64 * (16 * h + 8 + mq));
-                v[m][0] = _mm512_ternarylogic_epi32(_mm512_and_si512(qa, m4),
-                                                    _mm512_slli_epi32(qh, 4), m30, AVX512_OR_AND);
-                v[m][1] = _mm512_ternarylogic_epi32(_mm512_and_si512(qb, m4),
-                                                    _mm512_slli_epi32(qh, 2), m30, AVX512_OR_AND);
-                v[m][2] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(qa, 4), m4),
-                                                    qh, m30, AVX512_OR_AND);
-                v[m][3] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(qb, 4), m4),
-                                                    _mm512_srli_epi32(qh, 2), m30, AVX512_OR_AND);
+                memcpy(&w, ab->qs + 16 * j + 4 * m, sizeof w);
+                s = _mm512_dpbusd_epi32(s, v[m], _mm512_set1_epi32(w));
             }
-#pragma GCC unroll 4
-            for (k = 0; k < 4; k++)
-                sc[k] = _mm512_cvtepi8_epi32(_mm_loadu_si128(
-                    (const __m128i *)(col + QUANT_Q6_K_COL_SC + 16 * (8 * h + 2 * k + g))));
-#pragma GCC unroll 4
-            for (t = 0; t < n_tok; t++) {
-                const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
-#pragma GCC unroll 4
-                for (k = 0; k < 4; k++) {
-                    const int grp = 8 * h + 2 * k + g;
-                    __m512i s = _mm512_set1_epi32(-32 * (int32_t)ab->bsums[grp]);
-                    int32_t w;
-#pragma GCC unroll 4
-                    for (m = 0; m < 4; m++) {
-                        memcpy(&w, ab->qs + 16 * grp + 4 * m, sizeof w);
-                        s = _mm512_dpbusd_epi32(s, v[m][k], _mm512_set1_epi32(w));
-                    }
-                    isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc[k]));
-                }
-            }
+            isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, sc));
         }
     }
 #pragma GCC unroll 4

@@ -136,7 +136,12 @@ static inline size_t quant_act_sums_off(int64_t nb)
  *  Q5_K  d, dmin, scales, qh (8 chunks), qs as Q4_K; qh chunk k%8's byte i holds
  *        the 5th bits of qs chunk k's byte i: bit 2(k/8) the low nibble's, bit
  *        2(k/8) + 1 the high nibble's
- *  Q6_K  ql (32 chunks), qh (16 chunks), scales (16 one-byte groups), d
+ *  Q6_K  the only layout that is not GGUF's bytes moved: 48 chunks of whole
+ *        6-bit codes, three per 16-value group j (words A, B, C: bytes i hold
+ *        codes 16j + i, + 4 + i, + 8 + i in their low six bits and, in their top
+ *        two, bits 4-5, 2-3 and 0-1 of code 16j + 12 + i), then scales (16
+ *        one-byte groups), d; three masks and six shifts or ors give the four
+ *        code vectors of a group, where ql and qh took eighteen operations
  * The 32-bit qh of Q5_0/Q5_1 is the one field not copied as it is: its bits are
  * reordered as Q5_K's (byte i: bit 2c for value 4c + i, 2c + 1 for 16 + 4c + i), so
  * one shift and mask per chunk lifts the 5th bits of every type onto the codes. */
@@ -158,8 +163,7 @@ static inline size_t quant_act_sums_off(int64_t nb)
 #define QUANT_Q5_K_COL_QH QUANT_Q4_K_COL_QS
 #define QUANT_Q5_K_COL_QS (QUANT_Q5_K_COL_QH + 32 * QUANT_PANEL_ROWS)
 #define QUANT_Q6_K_COL (QUANT_PANEL_ROWS * sizeof(block_q6_K))
-#define QUANT_Q6_K_COL_QH (128 * QUANT_PANEL_ROWS)
-#define QUANT_Q6_K_COL_SC (QUANT_Q6_K_COL_QH + 64 * QUANT_PANEL_ROWS)
+#define QUANT_Q6_K_COL_SC (192 * QUANT_PANEL_ROWS)
 #define QUANT_Q6_K_COL_D (QUANT_Q6_K_COL_SC + 16 * QUANT_PANEL_ROWS)
 
 /* How far ahead of the column in use the panel kernels prefetch, and to where. The
@@ -206,6 +210,32 @@ static inline int32_t quant_act_sum(const uint8_t *row, size_t ss_off, int64_t b
 
     memcpy(&v, row + ss_off + (size_t)b * sizeof v, sizeof v);
     return v;
+}
+
+/* The 6-bit code (0..63) of value v (0..255) of a Q6_K block: ql holds low nibbles
+ * of values 128h+l / 128h+32+l in bytes 64h+l / 64h+32+l, high nibbles of values
+ * 128h+64+l / 128h+96+l in the same bytes; qh byte 32h+l holds the top two bits
+ * of the four values 128h+32k+l at bits 2k. */
+static inline int quant_q6_K_code(const block_q6_K *b, int v)
+{
+    int h = v / 128, k = (v % 128) / 32, l = v % 32;
+    int byte = b->ql[64 * h + 32 * (k & 1) + l];
+    int low = k < 2 ? byte & 0x0f : byte >> 4;
+    return low | ((b->qh[32 * h + l] >> (2 * k)) & 3) << 4;
+}
+
+/* Writes the 256 codes L (0..63, value order) into b's ql and qh. */
+static inline void quant_q6_K_set_codes(block_q6_K *b, const int *L)
+{
+    for (int h = 0; h < 2; h++) {
+        const int *Lh = L + 128 * h;
+        for (int l = 0; l < 32; l++) {
+            b->ql[64 * h + l] = (uint8_t)((Lh[l] & 0x0f) | (Lh[64 + l] & 0x0f) << 4);
+            b->ql[64 * h + 32 + l] = (uint8_t)((Lh[32 + l] & 0x0f) | (Lh[96 + l] & 0x0f) << 4);
+            b->qh[32 * h + l] = (uint8_t)((Lh[l] >> 4) | (Lh[32 + l] >> 4) << 2 |
+                                          (Lh[64 + l] >> 4) << 4 | (Lh[96 + l] >> 4) << 6);
+        }
+    }
 }
 
 /* Each fills only the entries it implements; see quant_dispatch.c for the order. */

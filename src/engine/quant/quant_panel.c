@@ -32,8 +32,6 @@ static const panel_layout layout_q4_K = {
     QUANT_QK_K, sizeof(block_q4_K), 4, {F16, F16, {12, 1, 0}, {128, 4, 0}}};
 static const panel_layout layout_q5_K = {
     QUANT_QK_K, sizeof(block_q5_K), 5, {F16, F16, {12, 1, 0}, {32, 4, 0}, {128, 4, 0}}};
-static const panel_layout layout_q6_K = {
-    QUANT_QK_K, sizeof(block_q6_K), 4, {{128, 4, 0}, {64, 4, 0}, {16, 1, 0}, F16}};
 
 /* GGUF's qh bit j is the 5th bit of value j (j < 16: a low nibble of qs[j], else a
  * high nibble of qs[j - 16]); the panel's byte i holds, at bit 2c, that of value
@@ -135,4 +133,55 @@ PANEL_TYPE(q5_1)
 PANEL_TYPE(q8_0)
 PANEL_TYPE(q4_K)
 PANEL_TYPE(q5_K)
-PANEL_TYPE(q6_K)
+
+/* Q6_K (quant_impl.h): the codes of 16-value group j of a row are words A, B, C of
+ * chunks 3j..3j+2; byte i of A, B, C holds code 16j + i, 16j + 4 + i, 16j + 8 + i in
+ * its low six bits, and in its top two bits bits 4-5, 2-3 and 0-1 of code 16j +
+ * 12 + i. Scales and d follow as the generic layouts place them. */
+#define Q6_CHUNK(j, w, r) ((size_t)((3 * (j) + (w)) * QUANT_PANEL_ROWS + (r)) * 4)
+
+void quant_pack_q6_K(int64_t n, const void *rows, size_t row_bytes, void *panel)
+{
+    uint8_t *col = panel;
+
+    for (int64_t b = 0; b < n / QUANT_QK_K; b++, col += QUANT_Q6_K_COL)
+        for (int r = 0; r < QUANT_PANEL_ROWS; r++) {
+            const block_q6_K *src =
+                (const block_q6_K *)((const uint8_t *)rows + (size_t)r * row_bytes) + b;
+            for (int j = 0; j < 16; j++)
+                for (int i = 0; i < 4; i++) {
+                    int d = quant_q6_K_code(src, 16 * j + 12 + i);
+                    for (int w = 0; w < 3; w++)
+                        col[Q6_CHUNK(j, w, r) + (size_t)i] =
+                            (uint8_t)(quant_q6_K_code(src, 16 * j + 4 * w + i) |
+                                      ((d >> (4 - 2 * w)) & 3) << 6);
+                }
+            for (int k = 0; k < 16; k++)
+                col[QUANT_Q6_K_COL_SC + (size_t)(16 * k + r)] = (uint8_t)src->scales[k];
+            memcpy(col + QUANT_Q6_K_COL_D + (size_t)r * 2, &src->d, 2);
+        }
+}
+
+void quant_panel_row_q6_K(int64_t n, const void *panel, int r, void *out)
+{
+    const uint8_t *col = panel;
+    block_q6_K *dst = out;
+    int L[QUANT_QK_K];
+
+    for (int64_t b = 0; b < n / QUANT_QK_K; b++, col += QUANT_Q6_K_COL) {
+        for (int j = 0; j < 16; j++)
+            for (int i = 0; i < 4; i++) {
+                int d = 0;
+                for (int w = 0; w < 3; w++) {
+                    uint8_t x = col[Q6_CHUNK(j, w, r) + (size_t)i];
+                    L[16 * j + 4 * w + i] = x & 63;
+                    d |= (x >> 6) << (4 - 2 * w);
+                }
+                L[16 * j + 12 + i] = d;
+            }
+        quant_q6_K_set_codes(&dst[b], L);
+        for (int k = 0; k < 16; k++)
+            dst[b].scales[k] = (int8_t)col[QUANT_Q6_K_COL_SC + (size_t)(16 * k + r)];
+        memcpy(&dst[b].d, col + QUANT_Q6_K_COL_D + (size_t)r * 2, 2);
+    }
+}

@@ -766,19 +766,6 @@ static void ref_dot_q5_K(int64_t n, float *s, const void *w, const void *a)
 
 /* ---- Q6_K: 16 sub-blocks of 16, value = d * scale_j * (q - 32) ------------------- */
 
-/* The 6-bit code (0..63) of value v (0..255): ql holds low nibbles of values
- * 128h+l / 128h+32+l in bytes 64h+l / 64h+32+l, high nibbles of values
- * 128h+64+l / 128h+96+l in the same bytes; qh byte 32h+l holds the top two bits
- * of the four values 128h+32k+l at bits 2k. */
-static inline int ref_q6_K_code(const block_q6_K *b, int v)
-{
-    int h = v / 128, k = (v % 128) / 32, l = v % 32;
-    int byte = b->ql[64 * h + 32 * (k & 1) + l];
-    int low = k < 2 ? byte & 0x0f : byte >> 4;
-
-    return low | ((b->qh[32 * h + l] >> (2 * k)) & 3) << 4;
-}
-
 static void ref_q6_K_to_f32(const void *x, float *y, int64_t n)
 {
     const block_q6_K *b = x;
@@ -789,7 +776,7 @@ static void ref_q6_K_to_f32(const void *x, float *y, int64_t n)
         float d = fp16_to_f32(b[i].d);
         for (v = 0; v < QUANT_QK_K; v++)
             y[i * QUANT_QK_K + v] =
-                d * (float)b[i].scales[v / 16] * (float)(ref_q6_K_code(&b[i], v) - 32);
+                d * (float)b[i].scales[v / 16] * (float)(quant_q6_K_code(&b[i], v) - 32);
     }
 }
 
@@ -843,22 +830,12 @@ static void ref_q6_K_from_f32(const float *x, void *y, int64_t n)
     block_q6_K *b = y;
     int L[QUANT_QK_K];
     int64_t i;
-    int h, l;
 
     for (i = 0; i < n / QUANT_QK_K; i++) {
         uint16_t d;
         ref_q6_K_fit(x + i * QUANT_QK_K, &d, b[i].scales, L);
         b[i].d = d;
-        for (h = 0; h < 2; h++) {
-            const int *Lh = L + 128 * h;
-            for (l = 0; l < 32; l++) {
-                b[i].ql[64 * h + l] = (uint8_t)((Lh[l] & 0x0f) | (Lh[64 + l] & 0x0f) << 4);
-                b[i].ql[64 * h + 32 + l] =
-                    (uint8_t)((Lh[32 + l] & 0x0f) | (Lh[96 + l] & 0x0f) << 4);
-                b[i].qh[32 * h + l] = (uint8_t)((Lh[l] >> 4) | (Lh[32 + l] >> 4) << 2 |
-                                                (Lh[64 + l] >> 4) << 4 | (Lh[96 + l] >> 4) << 6);
-            }
-        }
+        quant_q6_K_set_codes(&b[i], L);
     }
 }
 
@@ -874,7 +851,7 @@ static void ref_q6_K_lanes(int64_t nb, const block_q6_K *bw, const block_q8_K *b
         for (j = 0; j < 16; j++) {
             int32_t sub = 0;
             for (l = 0; l < 16; l++)
-                sub += (ref_q6_K_code(&bw[i], 16 * j + l) - 32) * ba[i].qs[16 * j + l];
+                sub += (quant_q6_K_code(&bw[i], 16 * j + l) - 32) * ba[i].qs[16 * j + l];
             isum += (int32_t)bw[i].scales[j] * sub;
         }
         lane[(first + i) % QUANT_BLANES] += quant_term_f(fp16_to_f32(bw[i].d), ba[i].d, isum);
