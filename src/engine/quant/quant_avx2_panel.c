@@ -211,14 +211,14 @@ avx2_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     }
 }
 
-/* Prefetches the column about to be used, line by line in address order. Q5_K
- * and Q6_K columns are long (2816 and 3360 bytes), read out of order (Q6_K starts
- * at its scales, near the end) by more code than the out-of-order window holds, so
- * their misses came one batch at a time; asking for every line up front took a
- * 1-thread Q6_K matvec from 8 to 19 GB/s and Q5_K from 14.5 to 18. For these two
- * quant_panel_prefetch's look-ahead measured worse (13 GB/s for Q6_K, with or
- * without this), while the short columns of the 32-blocks keep it: it beat this
- * by a third there. */
+/* Prefetches the column about to be used, line by line in address order. A Q5_K
+ * column is long (2816 bytes) and read out of order (qh chunk k with qs chunks
+ * k, 8 + k, ...) by more code than the out-of-order window holds, so its misses
+ * came one batch at a time; asking for every line up front took a 1-thread Q5_K
+ * matvec from 14.5 to 18 GB/s, where quant_panel_prefetch's look-ahead did not
+ * help. (GGUF-ordered Q6_K columns gained 8 -> 19 GB/s from it too; their own
+ * layout now reads in order and takes the look-ahead.) The 32-block types keep
+ * the look-ahead: it beat this by a third there. */
 static inline void avx2_panel_touch(const uint8_t *col, size_t bytes)
 {
     for (size_t off = 0; off < bytes; off += 64)
