@@ -55,6 +55,7 @@ static void avx2_dot_f32(int64_t n, float *s, const void *w, const void *a)
     int k;
 
     for (i = 0; i + QUANT_LANES <= n; i += QUANT_LANES) {
+        quant_row_prefetch(pw + 4 * i, 4 * QUANT_LANES);
         for (k = 0; k < 4; k++) {
             __m256 x = _mm256_loadu_ps((const float *)(pw + 4 * (i + 8 * k)));
             __m256 y = _mm256_loadu_ps((const float *)(pa + 4 * (i + 8 * k)));
@@ -78,6 +79,7 @@ static void avx2_dot_f16(int64_t n, float *s, const void *w, const void *a)
     int k;
 
     for (i = 0; i + QUANT_LANES <= n; i += QUANT_LANES) {
+        quant_row_prefetch(pw + 2 * i, 2 * QUANT_LANES);
         for (k = 0; k < 4; k++) {
             __m256 x = avx2_ld8_f16(pw + 2 * (i + 8 * k));
             __m256 y = _mm256_loadu_ps((const float *)(pa + 4 * (i + 8 * k)));
@@ -101,6 +103,7 @@ static void avx2_dot_bf16(int64_t n, float *s, const void *w, const void *a)
     int k;
 
     for (i = 0; i + QUANT_LANES <= n; i += QUANT_LANES) {
+        quant_row_prefetch(pw + 2 * i, 2 * QUANT_LANES);
         for (k = 0; k < 4; k++) {
             __m256 x = avx2_ld8_bf16(pw + 2 * (i + 8 * k));
             __m256 y = _mm256_loadu_ps((const float *)(pa + 4 * (i + 8 * k)));

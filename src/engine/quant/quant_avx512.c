@@ -34,6 +34,7 @@ static void avx512_dot_f32(int64_t n, float *s, const void *w, const void *a)
     int64_t i;
 
     for (i = 0; i + QUANT_LANES <= n; i += QUANT_LANES) {
+        quant_row_prefetch(pw + 4 * i, 4 * QUANT_LANES);
         __m512 x0 = _mm512_loadu_ps(pw + 4 * i), x1 = _mm512_loadu_ps(pw + 4 * (i + 16));
         __m512 y0 = _mm512_loadu_ps(pa + 4 * i), y1 = _mm512_loadu_ps(pa + 4 * (i + 16));
         acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(x0, y0));
@@ -54,6 +55,7 @@ static void avx512_dot_f16(int64_t n, float *s, const void *w, const void *a)
     int64_t i;
 
     for (i = 0; i + QUANT_LANES <= n; i += QUANT_LANES) {
+        quant_row_prefetch(pw + 2 * i, 2 * QUANT_LANES);
         __m512 x0 = avx512_ld16_f16(pw + 2 * i), x1 = avx512_ld16_f16(pw + 2 * (i + 16));
         __m512 y0 = _mm512_loadu_ps(pa + 4 * i), y1 = _mm512_loadu_ps(pa + 4 * (i + 16));
         acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(x0, y0));
@@ -74,6 +76,7 @@ static void avx512_dot_bf16(int64_t n, float *s, const void *w, const void *a)
     int64_t i;
 
     for (i = 0; i + QUANT_LANES <= n; i += QUANT_LANES) {
+        quant_row_prefetch(pw + 2 * i, 2 * QUANT_LANES);
         __m512 x0 = avx512_ld16_bf16(pw + 2 * i), x1 = avx512_ld16_bf16(pw + 2 * (i + 16));
         __m512 y0 = _mm512_loadu_ps(pa + 4 * i), y1 = _mm512_loadu_ps(pa + 4 * (i + 16));
         acc0 = _mm512_add_ps(acc0, _mm512_mul_ps(x0, y0));
