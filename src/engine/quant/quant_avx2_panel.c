@@ -24,7 +24,7 @@ avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
     int h, t, c;
 
-    quant_panel_prefetch(col, QUANT_Q4_0_COL);
+    quant_panel_prefetch(col, QUANT_Q4_0_COL, n_tok);
 
 #pragma GCC unroll 2
     for (h = 0; h < 2; h++) {
@@ -77,7 +77,7 @@ avx2_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     int h, t, c;
 
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q8_0_COL);
+    quant_panel_prefetch(col, QUANT_Q8_0_COL, n_tok);
 #pragma GCC unroll 2
     for (h = 0; h < 2; h++) {
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
@@ -120,6 +120,51 @@ avx2_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     }
 }
 
+/* The 6-bit scales and mins of eight rows of a Q4_K/Q5_K column, one int32 lane
+ * a row, from the transposed scale bytes at scb (rows' bytes 16 apart): the bit
+ * moves of quant_k4_scale_min on byte vectors. Each scale is put in both int16
+ * halves of its lane, so one madd against a pair of int16 sums widens and scales
+ * them at once; the mins stay in the low half, for the bsum pairs. */
+static inline __attribute__((always_inline)) void avx2_k4_scales(const uint8_t *scb, __m256i *sc,
+                                                                 __m256i *mn)
+{
+    const __m128i m6 = _mm_set1_epi8(63), m4 = _mm_set1_epi8(15), m30 = _mm_set1_epi8(0x30);
+    __m128i sb[12];
+    int j, k;
+
+#pragma GCC unroll 12
+    for (k = 0; k < 12; k++)
+        sb[k] = _mm_loadl_epi64((const __m128i *)(scb + 16 * k));
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++) {
+        sc[j] = _mm256_cvtepu8_epi32(_mm_and_si128(sb[j], m6));
+        mn[j] = _mm256_cvtepu8_epi32(_mm_and_si128(sb[j + 4], m6));
+        sc[j + 4] = _mm256_cvtepu8_epi32(_mm_or_si128(
+            _mm_and_si128(sb[j + 8], m4), _mm_and_si128(_mm_srli_epi16(sb[j], 2), m30)));
+        mn[j + 4] =
+            _mm256_cvtepu8_epi32(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(sb[j + 8], 4), m4),
+                                              _mm_and_si128(_mm_srli_epi16(sb[j + 4], 2), m30)));
+    }
+#pragma GCC unroll 8
+    for (j = 0; j < 8; j++)
+        sc[j] = _mm256_or_si256(sc[j], _mm256_slli_epi32(sc[j], 16));
+}
+
+/* One token's msum for eight rows: min * (the sub-block's two bsums) summed over
+ * the eight sub-blocks, exact in int32 (a bsum pair is at most 32 * 127). */
+static inline __attribute__((always_inline)) __m256i avx2_k4_msum(const __m256i *mn,
+                                                                  const block_q8_K *ab)
+{
+    __m256i msum = _mm256_setzero_si256();
+
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++)
+        msum = _mm256_add_epi32(
+            msum, _mm256_madd_epi16(mn[j], _mm256_set1_epi16((int16_t)(ab->bsums[2 * j] +
+                                                                       ab->bsums[2 * j + 1]))));
+    return msum;
+}
+
 /* Q4_K, eight rows a vector (see avx512_panel_q4_K_col for the plan). Each chunk
  * is unpacked once and met by every token; a sub-block's eight maddubs products
  * add in int16 (8 * 3810 = 30480), and one madd against the row's scale, put in
@@ -129,45 +174,22 @@ static inline __attribute__((always_inline)) void
 avx2_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
                     size_t ss_off, const int n_tok, float *acc)
 {
-    const __m128i m6 = _mm_set1_epi8(63), m4 = _mm_set1_epi8(15), m30 = _mm_set1_epi8(0x30);
     const __m256i m4y = _mm256_set1_epi8(0x0f);
-    int h, t, j, k, c;
+    int h, t, k, c;
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q4_K_COL);
+    quant_panel_prefetch(col, QUANT_Q4_K_COL, n_tok);
     for (h = 0; h < 2; h++) {
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
         const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 32 + 16 * h)));
-        __m128i sb[12];
         __m256i sc[8], mn[8], isum[QUANT_PANEL_TOK], msum[QUANT_PANEL_TOK];
-#pragma GCC unroll 12
-        for (k = 0; k < 12; k++)
-            sb[k] = _mm_loadl_epi64((const __m128i *)(col + QUANT_Q4_K_COL_SC + 16 * k + 8 * h));
-#pragma GCC unroll 4
-        for (j = 0; j < 4; j++) {
-            sc[j] = _mm256_cvtepu8_epi32(_mm_and_si128(sb[j], m6));
-            mn[j] = _mm256_cvtepu8_epi32(_mm_and_si128(sb[j + 4], m6));
-            sc[j + 4] = _mm256_cvtepu8_epi32(_mm_or_si128(
-                _mm_and_si128(sb[j + 8], m4), _mm_and_si128(_mm_srli_epi16(sb[j], 2), m30)));
-            mn[j + 4] = _mm256_cvtepu8_epi32(
-                _mm_or_si128(_mm_and_si128(_mm_srli_epi16(sb[j + 8], 4), m4),
-                             _mm_and_si128(_mm_srli_epi16(sb[j + 4], 2), m30)));
-        }
-#pragma GCC unroll 8
-        for (j = 0; j < 8; j++)
-            sc[j] = _mm256_or_si256(sc[j], _mm256_slli_epi32(sc[j], 16));
+        avx2_k4_scales(col + QUANT_Q4_K_COL_SC + 8 * h, sc, mn);
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++) {
             const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
             isum[t] = _mm256_setzero_si256();
-            msum[t] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-            for (j = 0; j < 8; j++)
-                msum[t] = _mm256_add_epi32(
-                    msum[t],
-                    _mm256_madd_epi16(mn[j], _mm256_set1_epi16((int16_t)(ab->bsums[2 * j] +
-                                                                         ab->bsums[2 * j + 1]))));
+            msum[t] = avx2_k4_msum(mn, ab);
         }
         for (c = 0; c < 4; c++) {
             __m256i lo[QUANT_PANEL_TOK], hi[QUANT_PANEL_TOK];
@@ -255,7 +277,7 @@ avx2_panel_q4_1_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
     int h, t, c;
 
-    quant_panel_prefetch(col, QUANT_Q4_1_COL);
+    quant_panel_prefetch(col, QUANT_Q4_1_COL, n_tok);
     for (h = 0; h < 2; h++) {
         const uint8_t *ah = avx2_opaque(a);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
@@ -323,7 +345,7 @@ avx2_panel_q5_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t
     const size_t qs_off = off ? QUANT_Q5_1_COL_QS : QUANT_Q5_0_COL_QS;
     int h, t, c;
 
-    quant_panel_prefetch(col, off ? QUANT_Q5_1_COL : QUANT_Q5_0_COL);
+    quant_panel_prefetch(col, off ? QUANT_Q5_1_COL : QUANT_Q5_0_COL, n_tok);
     for (h = 0; h < 2; h++) {
         const uint8_t *ah = avx2_opaque(a);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
@@ -391,8 +413,7 @@ static inline __attribute__((always_inline)) void
 avx2_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
                     size_t ss_off, const int n_tok, float *acc)
 {
-    const __m128i m6 = _mm_set1_epi8(63), m4 = _mm_set1_epi8(15), m30 = _mm_set1_epi8(0x30);
-    int h, t, j, k, c, e;
+    int h, t, k, c, e;
 
     (void)sd_off;
     (void)ss_off;
@@ -401,24 +422,8 @@ avx2_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
         const uint8_t *ah = avx2_opaque(a);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
         const __m256 dm = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 32 + 16 * h)));
-        __m128i sb[12];
         __m256i sc[8], mn[8], isum[QUANT_PANEL_TOK], msum[QUANT_PANEL_TOK];
-#pragma GCC unroll 12
-        for (k = 0; k < 12; k++)
-            sb[k] = _mm_loadl_epi64((const __m128i *)(col + QUANT_Q4_K_COL_SC + 16 * k + 8 * h));
-#pragma GCC unroll 4
-        for (j = 0; j < 4; j++) {
-            sc[j] = _mm256_cvtepu8_epi32(_mm_and_si128(sb[j], m6));
-            mn[j] = _mm256_cvtepu8_epi32(_mm_and_si128(sb[j + 4], m6));
-            sc[j + 4] = _mm256_cvtepu8_epi32(_mm_or_si128(
-                _mm_and_si128(sb[j + 8], m4), _mm_and_si128(_mm_srli_epi16(sb[j], 2), m30)));
-            mn[j + 4] = _mm256_cvtepu8_epi32(
-                _mm_or_si128(_mm_and_si128(_mm_srli_epi16(sb[j + 8], 4), m4),
-                             _mm_and_si128(_mm_srli_epi16(sb[j + 4], 2), m30)));
-        }
-#pragma GCC unroll 8
-        for (j = 0; j < 8; j++)
-            sc[j] = _mm256_or_si256(sc[j], _mm256_slli_epi32(sc[j], 16));
+        avx2_k4_scales(col + QUANT_Q4_K_COL_SC + 8 * h, sc, mn);
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++)
             isum[t] = _mm256_setzero_si256();
@@ -467,13 +472,7 @@ avx2_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
                 acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
                 8 * h;
             __m256 term;
-            msum[t] = _mm256_setzero_si256();
-#pragma GCC unroll 8
-            for (j = 0; j < 8; j++)
-                msum[t] = _mm256_add_epi32(
-                    msum[t],
-                    _mm256_madd_epi16(mn[j], _mm256_set1_epi16((int16_t)(ab->bsums[2 * j] +
-                                                                         ab->bsums[2 * j + 1]))));
+            msum[t] = avx2_k4_msum(mn, ab);
             term = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t])),
                                  _mm256_mul_ps(_mm256_mul_ps(dm, da), _mm256_cvtepi32_ps(msum[t])));
             _mm256_storeu_ps(lane, _mm256_add_ps(_mm256_loadu_ps(lane), term));
@@ -499,7 +498,7 @@ avx2_panel_q6_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q6_K_COL);
+    quant_panel_prefetch(col, QUANT_Q6_K_COL, n_tok);
     for (h = 0; h < 2; h++) {
         const uint8_t *ah = avx2_opaque(a);
         const __m256 dw =

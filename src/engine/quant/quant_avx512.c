@@ -110,7 +110,7 @@ avx512_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     __m512i lo[4], hi[4];
     int t, c;
 
-    quant_panel_prefetch(col, QUANT_Q4_0_COL);
+    quant_panel_prefetch(col, QUANT_Q4_0_COL, n_tok);
 
 #pragma GCC unroll 4
     for (c = 0; c < 4; c++) {
@@ -203,7 +203,7 @@ avx512_panel_q8_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     __m512i q[8];
     int t, c;
 
-    quant_panel_prefetch(col, QUANT_Q8_0_COL);
+    quant_panel_prefetch(col, QUANT_Q8_0_COL, n_tok);
 #pragma GCC unroll 8
     for (c = 0; c < 8; c++)
         q[c] = _mm512_xor_si512(_mm512_loadu_si512(col + QUANT_PANEL_COL_QS + 64 * c), flip);
@@ -274,7 +274,7 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q4_K_COL);
+    quant_panel_prefetch(col, QUANT_Q4_K_COL, n_tok);
     avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++) {
@@ -344,7 +344,7 @@ avx512_panel_q4q5_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     __m512i lo[4], hi[4], qh = _mm512_setzero_si512();
     int t, c;
 
-    quant_panel_prefetch(col, col_bytes);
+    quant_panel_prefetch(col, col_bytes, n_tok);
     if (qh_off)
         qh = _mm512_loadu_si512(col + qh_off);
 #pragma GCC unroll 4
@@ -429,7 +429,7 @@ avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q5_K_COL);
+    quant_panel_prefetch(col, QUANT_Q5_K_COL, n_tok);
     avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++)
@@ -513,7 +513,7 @@ avx512_panel_q6_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col + QUANT_Q6_K_COL_SC, QUANT_Q6_K_COL - QUANT_Q6_K_COL_SC);
+    quant_panel_prefetch(col + QUANT_Q6_K_COL_SC, QUANT_Q6_K_COL - QUANT_Q6_K_COL_SC, n_tok);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++)
         isum[t] = _mm512_setzero_si512();
@@ -522,7 +522,7 @@ avx512_panel_q6_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
         __m512i v[4];
         const __m512i sc = _mm512_cvtepi8_epi32(
             _mm_loadu_si128((const __m128i *)(col + QUANT_Q6_K_COL_SC + 16 * j)));
-        quant_panel_prefetch(col + (size_t)j * 3 * 64, 3 * 64);
+        quant_panel_prefetch(col + (size_t)j * 3 * 64, 3 * 64, n_tok);
         avx512_q6_K_codes(col + (size_t)j * 3 * 64, v);
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++) {

@@ -166,21 +166,27 @@ static inline size_t quant_act_sums_off(int64_t nb)
 #define QUANT_Q6_K_COL_SC (192 * QUANT_PANEL_ROWS)
 #define QUANT_Q6_K_COL_D (QUANT_Q6_K_COL_SC + 16 * QUANT_PANEL_ROWS)
 
-/* How far ahead of the column in use the panel kernels prefetch, and to where. The
- * hardware prefetchers alone left a 2-thread Q4_0 matvec at 0.6 of the read
- * bandwidth on Zen 5 (the AVX-512 kernel outruns them). Prefetching into L1
- * (prefetcht0) served Q4_0 but held a Q6_K column (3360 bytes, read in three
- * interleaved runs) at half the bandwidth: 53 lines a column crowd L1's miss
- * buffers. Into L2 (prefetcht1) 8 KiB ahead, Q6_K streams 2-3x faster on one
- * core and Q4_0/Q4_K are unchanged (docs/internals/quant.md). */
-#define QUANT_PANEL_PREFETCH 8192
+/* How far ahead of the column in use the panel kernels prefetch, and to where:
+ * the hardware prefetchers alone left a 2-thread Q4_0 matvec at 0.6 of the read
+ * bandwidth on Zen 5 (the AVX-512 kernel outruns them). One token (decode, memory
+ * bound) prefetches into L2 (prefetcht1) 8 KiB ahead: into L1, a Q6_K column's 53
+ * lines in one burst crowd L1's miss buffers and held it at half the bandwidth,
+ * and Q4_0 matvec gained about 10 % too. Several tokens (prefill, bound by the
+ * multiplies) prefetch into L1 4 KiB ahead, which measured 10-25 % faster there
+ * (Q4_0 VNNI matmat 560-580 against 435-525 GFLOP/s, alternating runs). */
+#define QUANT_PANEL_PREFETCH_DECODE 8192
+#define QUANT_PANEL_PREFETCH_PREFILL 4096
 
-/* The prefetch, into L2, of the column QUANT_PANEL_PREFETCH bytes past col (bytes
- * long). */
-static inline void quant_panel_prefetch(const uint8_t *col, size_t bytes)
+/* The prefetch of the column (bytes long) one of the distances above past col;
+ * n_tok is a constant where the kernels are inlined, so the branch folds away. */
+static inline void quant_panel_prefetch(const uint8_t *col, size_t bytes, int n_tok)
 {
-    for (size_t off = 0; off < bytes; off += 64)
-        __builtin_prefetch(col + QUANT_PANEL_PREFETCH + off, 0, 2);
+    for (size_t off = 0; off < bytes; off += 64) {
+        if (n_tok == 1)
+            __builtin_prefetch(col + QUANT_PANEL_PREFETCH_DECODE + off, 0, 2);
+        else
+            __builtin_prefetch(col + QUANT_PANEL_PREFETCH_PREFILL + off, 0, 3);
+    }
 }
 
 /* The float row dots (F32/F16/BF16) prefetch, into L2, the weights this far ahead
