@@ -10,44 +10,58 @@
 #if defined(__AVX2__) && defined(__F16C__)
 #include <immintrin.h>
 
+/* p, hidden from the optimiser. Both row halves broadcast the same activations:
+ * seen through this, each half makes its own instead of sharing them (hoisted out
+ * of the h loop, or merged where it is unrolled), which for 4 tokens spilled them
+ * to the stack and back, up to 256 for Q6_K; broadcasting twice measured faster
+ * (Q4_1 4-token panels 125 -> 140 GFLOP/s in L2, one thread). */
+static inline const uint8_t *avx2_opaque(const uint8_t *p)
+{
+    __asm__("" : "+r"(p));
+    return p;
+}
+
 /* As avx512_panel_q4_0 (quant_avx512.c), eight rows to a vector: the panel's 64-byte
  * chunks are two vectors, rows 0..7 and 8..15. maddubs gives each row two int16
  * sums of a pair of codes times activations, at most 2 * 15 * 127 = 3810 each, so
  * a block's eight chunk products add up in int16 (8 * 3810 = 30480) before one
  * madd widens them to the row's exact int32 sum; the offset of 8 then comes off
  * with the sidecar sum, and term and lane are the reference's. Sixteen rows' lanes
- * outnumber the registers, so the float lanes live in acc (memory). */
+ * outnumber the registers, so the float lanes live in acc (memory). Q4_1 (q4_1 set)
+ * has no offset to take off: the row's fp16 m meets the sidecar sum instead
+ * (quant_term_off: two products, then one add). */
 static inline __attribute__((always_inline)) void
-avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                    size_t ss_off, const int n_tok, float *acc)
+avx2_panel_q4_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
+                  size_t ss_off, const int n_tok, float *acc, const int q4_1)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    const size_t qs_off = q4_1 ? QUANT_Q4_1_COL_QS : QUANT_PANEL_COL_QS;
     int h, t, c;
 
-    quant_panel_prefetch(col, QUANT_Q4_0_COL, n_tok);
-
+    quant_panel_prefetch(col, q4_1 ? QUANT_Q4_1_COL : QUANT_Q4_0_COL, n_tok);
 #pragma GCC unroll 2
     for (h = 0; h < 2; h++) {
+        const uint8_t *ah = avx2_opaque(a);
         const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
         __m256i lo[4], hi[4];
 #pragma GCC unroll 4
         for (c = 0; c < 4; c++) {
-            __m256i q =
-                _mm256_loadu_si256((const __m256i *)(col + QUANT_PANEL_COL_QS + 64 * c + 32 * h));
+            __m256i q = _mm256_loadu_si256((const __m256i *)(col + qs_off + 64 * c + 32 * h));
             lo[c] = _mm256_and_si256(q, m4);
             hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
         }
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++) {
-            const uint8_t *at = a + (size_t)t * a_stride;
+            const uint8_t *at = ah + (size_t)t * a_stride;
             const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
             float *lane =
                 acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
                 8 * h;
             __m256i p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256(), isum;
             int32_t g;
-            const float da = quant_act_scale(at, sd_off, b);
+            const __m256 da = _mm256_set1_ps(quant_act_scale(at, sd_off, b));
             const int32_t sum = quant_act_sum(at, ss_off, b);
+            __m256 term;
 #pragma GCC unroll 4
             for (c = 0; c < 4; c++) {
                 memcpy(&g, qa + 4 * c, sizeof g);
@@ -55,14 +69,34 @@ avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64
                 memcpy(&g, qa + 16 + 4 * c, sizeof g);
                 p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[c], _mm256_set1_epi32(g)));
             }
-            isum = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones),
-                                    _mm256_set1_epi32(8 * sum));
-            _mm256_storeu_ps(lane,
-                             _mm256_add_ps(_mm256_loadu_ps(lane),
-                                           _mm256_mul_ps(_mm256_mul_ps(dw, _mm256_set1_ps(da)),
-                                                         _mm256_cvtepi32_ps(isum))));
+            isum = _mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones);
+            if (q4_1) {
+                const __m256 mw = _mm256_cvtph_ps(
+                    _mm_loadu_si128((const __m128i *)(col + QUANT_PANEL_COL_QS + 16 * h)));
+                term =
+                    _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum)),
+                                  _mm256_mul_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps((float)sum)));
+            } else {
+                isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(8 * sum));
+                term = _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum));
+            }
+            _mm256_storeu_ps(lane, _mm256_add_ps(_mm256_loadu_ps(lane), term));
         }
     }
+}
+
+static inline __attribute__((always_inline)) void
+avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
+                    size_t ss_off, const int n_tok, float *acc)
+{
+    avx2_panel_q4_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, 0);
+}
+
+static inline __attribute__((always_inline)) void
+avx2_panel_q4_1_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
+                    size_t ss_off, const int n_tok, float *acc)
+{
+    avx2_panel_q4_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, 1);
 }
 
 /* Q8_0, eight rows a vector: the codes are signed and maddubs wants one operand
@@ -247,17 +281,6 @@ static inline void avx2_panel_touch(const uint8_t *col, size_t bytes)
         __builtin_prefetch(col + off);
 }
 
-/* p, hidden from the optimiser. Both row halves broadcast the same activations:
- * seen through this, each half makes its own instead of sharing them (hoisted out
- * of the h loop, or merged where it is unrolled), which for 4 tokens spilled them
- * to the stack and back, up to 256 for Q6_K; broadcasting twice measured faster
- * (Q4_1 4-token panels 125 -> 140 GFLOP/s in L2, one thread). */
-static inline const uint8_t *avx2_opaque(const uint8_t *p)
-{
-    __asm__("" : "+r"(p));
-    return p;
-}
-
 /* Keeps an int32 accumulator a chain: without it GCC reassociated a K-quant
  * block's madd sum into one tree and spilled every term until the end (Q6_K ran
  * at half speed). The sums are exact either way. */
@@ -265,57 +288,6 @@ static inline __m256i avx2_chain(__m256i v)
 {
     __asm__("" : "+x"(v));
     return v;
-}
-
-/* Q4_1, eight rows a vector: as Q4_0 with unsigned codes and no offset to take
- * off, the row's fp16 m meeting the sidecar sum instead (quant_term_off: two
- * products, then one add). */
-static inline __attribute__((always_inline)) void
-avx2_panel_q4_1_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                    size_t ss_off, const int n_tok, float *acc)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    int h, t, c;
-
-    quant_panel_prefetch(col, QUANT_Q4_1_COL, n_tok);
-    for (h = 0; h < 2; h++) {
-        const uint8_t *ah = avx2_opaque(a);
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
-        const __m256 mw =
-            _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + QUANT_PANEL_COL_QS + 16 * h)));
-        __m256i lo[4], hi[4];
-#pragma GCC unroll 4
-        for (c = 0; c < 4; c++) {
-            __m256i q =
-                _mm256_loadu_si256((const __m256i *)(col + QUANT_Q4_1_COL_QS + 64 * c + 32 * h));
-            lo[c] = _mm256_and_si256(q, m4);
-            hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-        }
-#pragma GCC unroll 4
-        for (t = 0; t < n_tok; t++) {
-            const uint8_t *at = ah + (size_t)t * a_stride;
-            const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
-            float *lane =
-                acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
-                8 * h;
-            __m256i p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256();
-            int32_t g;
-            const __m256 da = _mm256_set1_ps(quant_act_scale(at, sd_off, b));
-            const __m256 asum = _mm256_set1_ps((float)quant_act_sum(at, ss_off, b));
-#pragma GCC unroll 4
-            for (c = 0; c < 4; c++) {
-                memcpy(&g, qa + 4 * c, sizeof g);
-                p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(lo[c], _mm256_set1_epi32(g)));
-                memcpy(&g, qa + 16 + 4 * c, sizeof g);
-                p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[c], _mm256_set1_epi32(g)));
-            }
-            __m256 term = _mm256_add_ps(
-                _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(_mm256_madd_epi16(
-                                                         _mm256_add_epi16(p0, p1), ones))),
-                _mm256_mul_ps(_mm256_mul_ps(mw, da), asum));
-            _mm256_storeu_ps(lane, _mm256_add_ps(_mm256_loadu_ps(lane), term));
-        }
-    }
 }
 
 /* The 5-bit codes of a Q5_0/Q5_1 chunk c: the panel's qh word (one per row, in
