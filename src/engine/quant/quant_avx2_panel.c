@@ -27,18 +27,33 @@ static inline const uint8_t *avx2_opaque(const uint8_t *p)
  * a block's eight chunk products add up in int16 (8 * 3810 = 30480) before one
  * madd widens them to the row's exact int32 sum; the offset of 8 then comes off
  * with the sidecar sum, and term and lane are the reference's. Sixteen rows' lanes
- * outnumber the registers, so the float lanes live in acc (memory). Q4_1 (q4_1 set)
- * has no offset to take off: the row's fp16 m meets the sidecar sum instead
- * (quant_term_off: two products, then one add). */
+ * outnumber the registers, so the float lanes live in acc (memory). Q4_1, Q5_0 and
+ * Q5_1 share the kernel: qh_off (0 for none) lifts the 5th bits onto the codes,
+ * offset is the code offset taken off with the sidecar sum (8, 16) or -1 where the
+ * row's fp16 m meets that sum (quant_term_off: two products, then one add). */
+/* The 5-bit codes of a Q5_0/Q5_1 chunk c: the panel's qh word (one per row, in
+ * its lane) holds the 5th bit of the low nibbles at bit 2c of each byte and of the
+ * high ones at 2c + 1, so one shift per half puts it on bit 4. */
+static inline __attribute__((always_inline)) void avx2_q5_chunk(__m256i q, __m256i qh, int c,
+                                                                __m256i *lo, __m256i *hi)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m16 = _mm256_set1_epi8(0x10);
+    __m256i bl = c < 2 ? _mm256_slli_epi16(qh, 4 - 2 * c) : c == 2 ? qh : _mm256_srli_epi16(qh, 2);
+    __m256i bh = c < 2 ? _mm256_slli_epi16(qh, 3 - 2 * c) : _mm256_srli_epi16(qh, 2 * c - 3);
+
+    *lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(bl, m16));
+    *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_and_si256(bh, m16));
+}
+
 static inline __attribute__((always_inline)) void
-avx2_panel_q4_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                  size_t ss_off, const int n_tok, float *acc, const int q4_1)
+avx2_panel_q4q5_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
+                    size_t ss_off, const int n_tok, float *acc, const size_t col_bytes,
+                    const size_t qh_off, const size_t qs_off, const int offset)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    const size_t qs_off = q4_1 ? QUANT_Q4_1_COL_QS : QUANT_PANEL_COL_QS;
     int h, t, c;
 
-    quant_panel_prefetch(col, q4_1 ? QUANT_Q4_1_COL : QUANT_Q4_0_COL, n_tok);
+    quant_panel_prefetch(col, col_bytes, n_tok);
 #pragma GCC unroll 2
     for (h = 0; h < 2; h++) {
         const uint8_t *ah = avx2_opaque(a);
@@ -47,8 +62,13 @@ avx2_panel_q4_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t
 #pragma GCC unroll 4
         for (c = 0; c < 4; c++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(col + qs_off + 64 * c + 32 * h));
-            lo[c] = _mm256_and_si256(q, m4);
-            hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (qh_off) {
+                avx2_q5_chunk(q, _mm256_loadu_si256((const __m256i *)(col + qh_off + 32 * h)), c,
+                              &lo[c], &hi[c]);
+            } else {
+                lo[c] = _mm256_and_si256(q, m4);
+                hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            }
         }
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++) {
@@ -69,15 +89,18 @@ avx2_panel_q4_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t
                 memcpy(&g, qa + 16 + 4 * c, sizeof g);
                 p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[c], _mm256_set1_epi32(g)));
             }
-            isum = _mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones);
-            if (q4_1) {
+            /* 5-bit pairs reach 7874: four chunks fit an int16, eight do not */
+            isum = qh_off
+                       ? _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones))
+                       : _mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones);
+            if (offset < 0) {
                 const __m256 mw = _mm256_cvtph_ps(
                     _mm_loadu_si128((const __m128i *)(col + QUANT_PANEL_COL_QS + 16 * h)));
                 term =
                     _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum)),
                                   _mm256_mul_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps((float)sum)));
             } else {
-                isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(8 * sum));
+                isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(offset * sum));
                 term = _mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum));
             }
             _mm256_storeu_ps(lane, _mm256_add_ps(_mm256_loadu_ps(lane), term));
@@ -85,19 +108,18 @@ avx2_panel_q4_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t
     }
 }
 
-static inline __attribute__((always_inline)) void
-avx2_panel_q4_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                    size_t ss_off, const int n_tok, float *acc)
-{
-    avx2_panel_q4_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, 0);
-}
-
-static inline __attribute__((always_inline)) void
-avx2_panel_q4_1_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                    size_t ss_off, const int n_tok, float *acc)
-{
-    avx2_panel_q4_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, 1);
-}
+#define AVX2_Q4Q5(name, col_bytes, qh_off, qs_off, offset)                                         \
+    static inline __attribute__((always_inline)) void avx2_panel_##name##_col(                     \
+        const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,           \
+        size_t ss_off, const int n_tok, float *acc)                                                \
+    {                                                                                              \
+        avx2_panel_q4q5_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, col_bytes, qh_off,    \
+                            qs_off, offset);                                                       \
+    }
+AVX2_Q4Q5(q4_0, QUANT_Q4_0_COL, 0, QUANT_PANEL_COL_QS, 8)
+AVX2_Q4Q5(q4_1, QUANT_Q4_1_COL, 0, QUANT_Q4_1_COL_QS, -1)
+AVX2_Q4Q5(q5_0, QUANT_Q5_0_COL, QUANT_Q5_0_COL_QH, QUANT_Q5_0_COL_QS, 16)
+AVX2_Q4Q5(q5_1, QUANT_Q5_1_COL, QUANT_Q5_1_COL_QH, QUANT_Q5_1_COL_QS, -1)
 
 /* Q8_0, eight rows a vector: the codes are signed and maddubs wants one operand
  * unsigned, so |w| meets the activations with w's sign (at most 2 * 128 * 127 =
@@ -288,93 +310,6 @@ static inline __m256i avx2_chain(__m256i v)
 {
     __asm__("" : "+x"(v));
     return v;
-}
-
-/* The 5-bit codes of a Q5_0/Q5_1 chunk c: the panel's qh word (one per row, in
- * its lane) holds the 5th bit of the low nibbles at bit 2c of each byte and of the
- * high ones at 2c + 1, so one shift per half puts it on bit 4. */
-static inline __attribute__((always_inline)) void avx2_q5_chunk(__m256i q, __m256i qh, int c,
-                                                                __m256i *lo, __m256i *hi)
-{
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m16 = _mm256_set1_epi8(0x10);
-    __m256i bl = c < 2 ? _mm256_slli_epi16(qh, 4 - 2 * c) : c == 2 ? qh : _mm256_srli_epi16(qh, 2);
-    __m256i bh = c < 2 ? _mm256_slli_epi16(qh, 3 - 2 * c) : _mm256_srli_epi16(qh, 2 * c - 3);
-
-    *lo = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(bl, m16));
-    *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_and_si256(bh, m16));
-}
-
-/* Q5_0 and Q5_1 (off says which), eight rows a vector: the codes are unsigned
- * 5-bit, so a maddubs pair is at most 2 * 31 * 127 = 7874 and the four chunks of
- * a half add up in int16 (31496); each half is widened by its own madd. Q5_0's
- * offset of 16 comes off with the sidecar sum, Q5_1's m meets it as Q4_1's. */
-static inline __attribute__((always_inline)) void
-avx2_panel_q5_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                  size_t ss_off, const int n_tok, float *acc, const int off)
-{
-    const __m256i ones = _mm256_set1_epi16(1);
-    const size_t qh_off = off ? QUANT_Q5_1_COL_QH : QUANT_Q5_0_COL_QH;
-    const size_t qs_off = off ? QUANT_Q5_1_COL_QS : QUANT_Q5_0_COL_QS;
-    int h, t, c;
-
-    quant_panel_prefetch(col, off ? QUANT_Q5_1_COL : QUANT_Q5_0_COL, n_tok);
-    for (h = 0; h < 2; h++) {
-        const uint8_t *ah = avx2_opaque(a);
-        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(col + 16 * h)));
-        const __m256 mw = off ? _mm256_cvtph_ps(_mm_loadu_si128(
-                                    (const __m128i *)(col + QUANT_PANEL_COL_QS + 16 * h)))
-                              : _mm256_setzero_ps();
-        const __m256i qh = _mm256_loadu_si256((const __m256i *)(col + qh_off + 32 * h));
-        __m256i lo[4], hi[4];
-#pragma GCC unroll 4
-        for (c = 0; c < 4; c++)
-            avx2_q5_chunk(_mm256_loadu_si256((const __m256i *)(col + qs_off + 64 * c + 32 * h)), qh,
-                          c, &lo[c], &hi[c]);
-#pragma GCC unroll 4
-        for (t = 0; t < n_tok; t++) {
-            const uint8_t *at = ah + (size_t)t * a_stride;
-            const int8_t *qa = ((const block_q8_0 *)at)[b].qs;
-            float *lane =
-                acc + ((size_t)t * QUANT_BLANES + (size_t)(b % QUANT_BLANES)) * QUANT_PANEL_ROWS +
-                8 * h;
-            __m256i p0 = _mm256_setzero_si256(), p1 = _mm256_setzero_si256(), isum;
-            int32_t g;
-            const __m256 da = _mm256_set1_ps(quant_act_scale(at, sd_off, b));
-            const int32_t sum = quant_act_sum(at, ss_off, b);
-            __m256 term;
-#pragma GCC unroll 4
-            for (c = 0; c < 4; c++) {
-                memcpy(&g, qa + 4 * c, sizeof g);
-                p0 = _mm256_add_epi16(p0, _mm256_maddubs_epi16(lo[c], _mm256_set1_epi32(g)));
-                memcpy(&g, qa + 16 + 4 * c, sizeof g);
-                p1 = _mm256_add_epi16(p1, _mm256_maddubs_epi16(hi[c], _mm256_set1_epi32(g)));
-            }
-            isum = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
-            if (off)
-                term =
-                    _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum)),
-                                  _mm256_mul_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps((float)sum)));
-            else
-                term = _mm256_mul_ps(
-                    _mm256_mul_ps(dw, da),
-                    _mm256_cvtepi32_ps(_mm256_sub_epi32(isum, _mm256_set1_epi32(16 * sum))));
-            _mm256_storeu_ps(lane, _mm256_add_ps(_mm256_loadu_ps(lane), term));
-        }
-    }
-}
-
-static inline __attribute__((always_inline)) void
-avx2_panel_q5_0_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                    size_t ss_off, const int n_tok, float *acc)
-{
-    avx2_panel_q5_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, 0);
-}
-
-static inline __attribute__((always_inline)) void
-avx2_panel_q5_1_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int64_t b, size_t sd_off,
-                    size_t ss_off, const int n_tok, float *acc)
-{
-    avx2_panel_q5_col(col, a, a_stride, b, sd_off, ss_off, n_tok, acc, 1);
 }
 
 /* Q5_K, eight rows a vector: as Q4_K with the 5th bits of qh chunk k % 8 put on
