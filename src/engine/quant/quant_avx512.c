@@ -274,7 +274,7 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q4_K_COL, n_tok);
+    quant_panel_prefetch(col, QUANT_Q4_K_COL_QS, n_tok);
     avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++) {
@@ -284,6 +284,8 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
         for (int c = 0; c < 4; c++) {
             const uint8_t *ch = col + QUANT_Q4_K_COL_QS + (size_t)c * 8 * 64;
             __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
+            if (t == 0)
+                quant_panel_prefetch(ch, 8 * 64, n_tok);
 #pragma GCC unroll 8
             for (k = 0; k < 8; k++) {
                 __m512i q = _mm512_loadu_si512(ch + 64 * k);
@@ -429,7 +431,7 @@ avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 
     (void)sd_off;
     (void)ss_off;
-    quant_panel_prefetch(col, QUANT_Q5_K_COL, n_tok);
+    quant_panel_prefetch(col, QUANT_Q5_K_COL_QS, n_tok);
     avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++)
@@ -437,6 +439,7 @@ avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 #pragma GCC unroll 4
     for (c = 0; c < 4; c++) {
         __m512i lo[8], hi[8];
+        quant_panel_prefetch(col + QUANT_Q5_K_COL_QS + 64 * 8 * c, 8 * 64, n_tok);
 #pragma GCC unroll 8
         for (k = 0; k < 8; k++) {
             __m512i q = _mm512_loadu_si512(col + QUANT_Q5_K_COL_QS + 64 * (8 * c + k));

@@ -173,7 +173,11 @@ static inline size_t quant_act_sums_off(int64_t nb)
  * lines in one burst crowd L1's miss buffers and held it at half the bandwidth,
  * and Q4_0 matvec gained about 10 % too. Several tokens (prefill, bound by the
  * multiplies) prefetch into L1 4 KiB ahead, which measured 10-25 % faster there
- * (Q4_0 VNNI matmat 560-580 against 435-525 GFLOP/s, alternating runs). */
+ * (Q4_0 VNNI matmat 560-580 against 435-525 GFLOP/s, alternating runs). The
+ * K-quant kernels ask for a column's lines a chunk at a time, as they reach it,
+ * not in one burst at its start: on a Xeon (Sapphire Rapids class) that took
+ * 2-thread matvec from 24 to 27 GB/s (Q4_K VNNI), 22 to 25 (Q5_K VNNI) and 21
+ * to 23 (Q4_K, Q6_K AVX2). */
 #define QUANT_PANEL_PREFETCH_DECODE 8192
 #define QUANT_PANEL_PREFETCH_PREFILL 4096
 
