@@ -53,10 +53,15 @@ static void gemma_rmsnorm(float *y, const float *x, const float *w, uint32_t n, 
         y[i] = w ? x[i] * r * w[i] : x[i] * r;
 }
 
+/* The tanh GELU, 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), as
+ * x / (1 + exp(-2u)): the same function, with no 1 + tanh cancelling for negative
+ * x, and libm's exp costs about half its tanh (GeGLU took ~3 % of a 12B decode
+ * step). Where |gelu| > 1e-4 both round to the same floats. For x far below zero
+ * exp overflows to inf and the result is -0, the limit. */
 static float gemma_gelu_tanh(float z)
 {
     double x = z;
-    return (float)(0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+    return (float)(x / (1.0 + exp(-1.5957691216057308 * (x + 0.044715 * x * x * x))));
 }
 
 /* GeGLU over the pool: gate[i] = gelu(gate[i]) * up[i], in chunks. Each element is
