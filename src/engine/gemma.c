@@ -477,22 +477,26 @@ static lp_err gemma_layer_forward(const gemma_model *m, gemma_state *s, matmul_c
     return LP_OK;
 }
 
-/* Row i of the input: a text row scaled by sqrt(n_embd), or the next soft row as it is. */
+/* Row i of the input: a text row scaled by sqrt(n_embd), or the next soft row as it is.
+ * A tied embedding is read from the output projection's panels, whose source pages
+ * load_pack let go: read from the map, the lookups of a 512-token prompt faulted
+ * (with read-ahead) 0.77 GB of a 12B's Q6_K embedding back in. row (row_bytes) is
+ * scratch for the token's row. */
 static void gemma_embed(const gemma_model *m, const gemma_batch *b, const quant_kernels *ek,
-                        uint64_t row_bytes, float *x0)
+                        uint64_t row_bytes, uint8_t *row, float *x0)
 {
     const uint32_t E = m->cfg.n_embd;
+    const matmul_weight *src = m->output.data == m->tok_embd.data ? &m->output : &m->tok_embd;
     size_t soft = 0;
 
     for (uint32_t t = 0; t < b->n; t++) {
         float *x = x0 + (size_t)t * E;
-        const uint8_t *row;
         if (b->tokens[t] == GEMMA_TOKEN_SOFT) {
             memcpy(x, b->embd + soft++ * E, E * sizeof(float));
             continue;
         }
         /* the token's row, dequantized exactly, times sqrt(n_embd) */
-        row = (const uint8_t *)m->tok_embd.data + (size_t)b->tokens[t] * row_bytes;
+        matmul_row(src, b->tokens[t], (size_t)row_bytes, row);
         if (m->tok_embd.type == TENSOR_TYPE_F32)
             memcpy(x, row, E * sizeof(float));
         else
@@ -538,7 +542,9 @@ lp_err gemma_forward_batch(const gemma_model *m, gemma_state *s, matmul_ctx *mc,
         rc = tensor_row_bytes(m->tok_embd.type, c->n_embd, &row_bytes, err);
     if (rc != LP_OK)
         return rc;
-    gemma_embed(m, b, ek, row_bytes, s->x);
+    /* s->o ([n_batch, n_embd] floats, at least one row's bytes of any type) is free
+     * until the first block */
+    gemma_embed(m, b, ek, row_bytes, (uint8_t *)s->o, s->x);
     gemma_block_bounds(s, b);
     for (uint32_t l = 0; l < c->n_layer; l++) {
         rc = gemma_layer_forward(m, s, mc, l, n, err);

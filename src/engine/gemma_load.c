@@ -395,8 +395,8 @@ static matmul_weight *load_matrix_at(gemma_model *m, uint32_t i)
 }
 
 /* Repacks the matrices whose type has a panel layout (matmul_pack) and lets their
- * pages of the map go, so the resident weights stay one copy. The embedding rows
- * (tok_embd, which output may share) are still read from the map. */
+ * pages of the map go, so the resident weights stay one copy. A tied embedding's
+ * rows then come from output's panels (matmul_row); an untied one is not packed. */
 static lp_err load_pack(gemma_model *m, lp_error *err)
 {
     lp_threadpool *pool = NULL;

@@ -225,6 +225,22 @@ void matmul_unpack(matmul_weight *w)
     w->panel = NULL;
 }
 
+void matmul_row(const matmul_weight *w, int64_t r, size_t row_bytes, void *out)
+{
+    const quant_table *ref = NULL;
+    const int64_t packed = w->n_out / QUANT_PANEL_ROWS * QUANT_PANEL_ROWS;
+
+    /* a panel exists only for a type the scalar table packs, so its unpack is there */
+    if (w->panel && r < packed && quant_table_get(QUANT_ISA_SCALAR, &ref, NULL) == LP_OK) {
+        ref->k[w->type].unpack(w->n_in,
+                               (const uint8_t *)w->panel +
+                                   (size_t)(r / QUANT_PANEL_ROWS) * QUANT_PANEL_ROWS * row_bytes,
+                               (int)(r % QUANT_PANEL_ROWS), out);
+        return;
+    }
+    memcpy(out, (const uint8_t *)w->data + (size_t)r * row_bytes, row_bytes);
+}
+
 size_t matmul_panel_bytes(const matmul_weight *w)
 {
     uint64_t row = 0;

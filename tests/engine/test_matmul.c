@@ -1,6 +1,6 @@
 /* Matmul tests: for every weight type and ISA, results are bit-identical for 1 and
  * 2 threads, for one batch vs token by token and with the weights packed into
- * panels or not, and agree with a double-precision
+ * panels or not (single rows read back from the panels too), and agree with a double-precision
  * product of the dequantized weights and the activations as the kernel sees them. */
 #include <math.h>
 #include <setjmp.h>
@@ -130,6 +130,26 @@ static void mm_check_type(const quant_table *qt, const quant_table *ref, tensor_
     for (int tok = 0; tok < N_TOK; tok++)
         assert_int_equal(matmul_run(&c2, &mw, x + tok * N_IN, 1, y3 + tok * N_OUT, &err), LP_OK);
     assert_memory_equal(y1, y3, N_OUT * N_TOK * sizeof *y1);
+    /* single rows (the embedding lookup) come back byte for byte, the packed ones
+     * from the panels: with data pointed at junk they still do */
+    {
+        uint8_t *junk = lp_alloc((size_t)w_row * N_OUT), *got = lp_alloc((size_t)w_row);
+        assert_true(junk && got);
+        memset(junk, 0xa5, (size_t)w_row * N_OUT);
+        for (int r = 0; r < N_OUT; r++) {
+            matmul_row(&mw, r, (size_t)w_row, got);
+            assert_memory_equal(got, w + (size_t)r * w_row, (size_t)w_row);
+        }
+        mw.data = junk;
+        for (int r = 0; r < N_OUT; r++) {
+            const int packed = mw.panel && r < N_OUT / QUANT_PANEL_ROWS * QUANT_PANEL_ROWS;
+            matmul_row(&mw, r, (size_t)w_row, got);
+            assert_memory_equal(got, (packed ? w : junk) + (size_t)r * w_row, (size_t)w_row);
+        }
+        mw.data = w;
+        lp_alloc_free(junk);
+        lp_alloc_free(got);
+    }
     matmul_unpack(&mw);
     assert_null(mw.panel);
 

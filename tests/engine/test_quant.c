@@ -938,9 +938,11 @@ static void test_panel(void **state)
         tensor_type ty = test_cases[c].type;
         if (!s->k[ty].pack) {
             assert_null(t->k[ty].panel);
+            assert_null(t->k[ty].unpack);
             continue;
         }
         assert_non_null(t->k[ty].panel);
+        assert_non_null(t->k[ty].unpack);
         for (size_t li = 0; li < N_LENGTHS; li++) {
             int64_t n = test_lengths[li];
             uint64_t row, a_row, stride;

@@ -48,5 +48,8 @@ lp_err matmul_pack(matmul_weight *w, lp_threadpool *pool, lp_error *err);
 void matmul_unpack(matmul_weight *w);
 /* Bytes of w's panels (0 if unpacked or unpackable). */
 size_t matmul_panel_bytes(const matmul_weight *w);
+/* Row r (< n_out) of w as GGUF blocks (row_bytes of them) at out: from the panels
+ * where w is packed, so their source pages need not come back, else from data. */
+void matmul_row(const matmul_weight *w, int64_t r, size_t row_bytes, void *out);
 
 #endif

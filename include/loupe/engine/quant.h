@@ -48,6 +48,10 @@ typedef void (*quant_pack_fn)(int64_t n, const void *rows, size_t row_bytes, voi
  * the row before packing. */
 typedef void (*quant_panel_fn)(int64_t n, float *s, const void *panel, const void *a,
                                size_t a_stride, int n_tok);
+/* Writes row r (0 .. QUANT_PANEL_ROWS - 1) of the panel of n values back to out as
+ * the GGUF blocks it was packed from (one row's bytes), so a packed matrix needs
+ * no second copy for single-row reads such as the token embedding. */
+typedef void (*quant_unpack_fn)(int64_t n, const void *panel, int r, void *out);
 
 typedef struct quant_kernels {
     quant_to_f32_fn to_f32;
@@ -56,9 +60,10 @@ typedef struct quant_kernels {
     /* NULL where no kernel shares work across rows: callers then make four dots */
     quant_dot4_fn dot4;
     quant_axpy_fn axpy; /* F32, F16 and BF16 only; NULL elsewhere */
-    /* Both or neither: the integer weight types (all but Q8_K) have panels in every
-     * table */
+    /* All three or none: the integer weight types (all but Q8_K) have panels in
+     * every table */
     quant_pack_fn pack;
+    quant_unpack_fn unpack;
     quant_panel_fn panel;
     tensor_type act_type; /* F32 for float weights, Q8_0 for 32-blocks, Q8_K for K-quants */
 } quant_kernels;

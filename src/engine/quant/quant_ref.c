@@ -991,7 +991,8 @@ static void ref_set(quant_table *t, tensor_type type, quant_to_f32_fn to, quant_
 }
 
 #define REF_SET_PANEL(t, type, name)                                                               \
-    ((t)->k[type].pack = quant_pack_##name, (t)->k[type].panel = ref_panel_##name)
+    ((t)->k[type].pack = quant_pack_##name, (t)->k[type].unpack = quant_panel_row_##name,          \
+     (t)->k[type].panel = ref_panel_##name)
 
 void quant_ref_fill(quant_table *t)
 {
