@@ -232,12 +232,14 @@ AVX512_PANEL(q8_0, QUANT_QK, QUANT_Q8_0_COL)
 
 /* The 6-bit scales and mins of the sixteen rows of a Q4_K/Q5_K column, from the
  * transposed scale bytes at scb (the bit moves of quant_k4_scale_min on 16-byte
- * vectors), one int32 lane a row. */
+ * vectors): sc[j] one int32 lane a row; the mins in pairs, mp[i] holding mins 2i
+ * and 2i + 1 in the int16 halves of each row's lane, for avx512_k4_msum. */
 static inline __attribute__((always_inline)) void avx512_k4_scales(const uint8_t *scb, __m512i *sc,
-                                                                   __m512i *mn)
+                                                                   __m512i *mp)
 {
     const __m128i m6 = _mm_set1_epi8(63), m4 = _mm_set1_epi8(15), m30 = _mm_set1_epi8(0x30);
     __m128i sb[12];
+    __m512i mn[8];
     int j, k;
 
 #pragma GCC unroll 12
@@ -254,6 +256,29 @@ static inline __attribute__((always_inline)) void avx512_k4_scales(const uint8_t
             _mm512_cvtepu8_epi32(_mm_or_si128(_mm_and_si128(_mm_srli_epi16(sb[j + 8], 4), m4),
                                               _mm_and_si128(_mm_srli_epi16(sb[j + 4], 2), m30)));
     }
+#pragma GCC unroll 4
+    for (j = 0; j < 4; j++)
+        mp[j] = _mm512_or_si512(mn[2 * j], _mm512_slli_epi32(mn[2 * j + 1], 16));
+}
+
+/* msum of one token's super-block: each row's sum of min j * (bsum pair j), the
+ * pairs of sub-blocks 2i and 2i + 1 side by side in the int16 halves of a
+ * broadcast (a pair is at most 2 * 16 * 128 = 4096, a min 63), so one vpmaddwd
+ * takes two sub-blocks where vpmulld took one (as avx2_k4_msum); exact in int32. */
+static inline __attribute__((always_inline)) __m512i avx512_k4_msum(const __m512i *mp,
+                                                                    const block_q8_K *ab)
+{
+    __m512i msum = _mm512_setzero_si512();
+    int i;
+
+#pragma GCC unroll 4
+    for (i = 0; i < 4; i++) {
+        uint16_t lo = (uint16_t)(ab->bsums[4 * i] + ab->bsums[4 * i + 1]);
+        uint16_t hi = (uint16_t)(ab->bsums[4 * i + 2] + ab->bsums[4 * i + 3]);
+        msum = _mm512_add_epi32(
+            msum, _mm512_madd_epi16(mp[i], _mm512_set1_epi32((int32_t)((uint32_t)hi << 16 | lo))));
+    }
+    return msum;
 }
 
 /* Q4_K: one column is a super-block of the sixteen rows. Their 6-bit scales and
@@ -271,13 +296,13 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     const __m512i m4z = _mm512_set1_epi8(0x0f);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + 32)));
-    __m512i sc[8], mn[8], isum[QUANT_PANEL_TOK];
-    int t, c, j, k;
+    __m512i sc[8], mp[4], isum[QUANT_PANEL_TOK];
+    int t, c, k;
 
     (void)sd_off;
     (void)ss_off;
     quant_panel_prefetch(col, QUANT_Q4_K_COL_QS, n_tok);
-    avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
+    avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mp);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++)
         isum[t] = _mm512_setzero_si512();
@@ -313,13 +338,8 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     for (t = 0; t < n_tok; t++) {
         const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
         const __m512 da = _mm512_set1_ps(ab->d);
-        __m512i msum = _mm512_setzero_si512();
+        const __m512i msum = avx512_k4_msum(mp, ab);
         __m512 term;
-#pragma GCC unroll 8
-        for (j = 0; j < 8; j++)
-            msum = _mm512_add_epi32(
-                msum, _mm512_mullo_epi32(mn[j], _mm512_set1_epi32((int32_t)ab->bsums[2 * j] +
-                                                                  (int32_t)ab->bsums[2 * j + 1])));
         term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t])),
                              _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(msum)));
         acc[t * acc_stride] = _mm512_add_ps(acc[t * acc_stride], term);
@@ -439,13 +459,13 @@ avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)col));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(col + 32)));
-    __m512i sc[8], mn[8], isum[QUANT_PANEL_TOK];
-    int t, c, k, j;
+    __m512i sc[8], mp[4], isum[QUANT_PANEL_TOK];
+    int t, c, k;
 
     (void)sd_off;
     (void)ss_off;
     quant_panel_prefetch(col, QUANT_Q5_K_COL_QS, n_tok);
-    avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mn);
+    avx512_k4_scales(col + QUANT_Q4_K_COL_SC, sc, mp);
 #pragma GCC unroll 4
     for (t = 0; t < n_tok; t++)
         isum[t] = _mm512_setzero_si512();
@@ -481,13 +501,8 @@ avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
     for (t = 0; t < n_tok; t++) {
         const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
         const __m512 da = _mm512_set1_ps(ab->d);
-        __m512i msum = _mm512_setzero_si512();
+        const __m512i msum = avx512_k4_msum(mp, ab);
         __m512 term;
-#pragma GCC unroll 8
-        for (j = 0; j < 8; j++)
-            msum = _mm512_add_epi32(
-                msum, _mm512_mullo_epi32(mn[j], _mm512_set1_epi32((int32_t)ab->bsums[2 * j] +
-                                                                  (int32_t)ab->bsums[2 * j + 1])));
         term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t])),
                              _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(msum)));
         acc[t * acc_stride] = _mm512_add_ps(acc[t * acc_stride], term);
