@@ -205,29 +205,10 @@ static inline __attribute__((always_inline)) void avx2_axpy(int64_t n, float a, 
                                : avx2_ld8_bf16(p + 2 * i);
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, x)));
     }
-    for (; i < n; i++) {
-        uint16_t h = kind ? quant_ld_u16(p + 2 * i) : 0;
-        float x = kind == 0   ? quant_ld_f32(p + 4 * i)
-                  : kind == 1 ? fp16_to_f32(h)
-                              : fp16_bf16_to_f32(h);
-        y[i] += a * x;
-    }
+    quant_axpy_range(i, n, a, p, y, kind);
 }
 
-static void avx2_axpy_f32(int64_t n, float a, const void *x, float *y)
-{
-    avx2_axpy(n, a, x, y, 0);
-}
-
-static void avx2_axpy_f16(int64_t n, float a, const void *x, float *y)
-{
-    avx2_axpy(n, a, x, y, 1);
-}
-
-static void avx2_axpy_bf16(int64_t n, float a, const void *x, float *y)
-{
-    avx2_axpy(n, a, x, y, 2);
-}
+QUANT_AXPY_ENTRIES(avx2)
 
 /* 8 int32 partial sums of w*a. maddubs wants an unsigned operand, so |w| times
  * a with w's sign; a comes from our quantizer (|a| <= 127), so a pair of products

@@ -90,6 +90,26 @@ static void avx512_dot_bf16(int64_t n, float *s, const void *w, const void *a)
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
+/* y += a * x, sixteen at a time as a multiply then an add (no FMA: the scalar
+ * bits, as avx2_axpy); attention's value sum over the cache, where AVX2's eight
+ * lanes took 4.5 % of a 12B 512-token prefill. kind: 0 F32, 1 F16, 2 BF16. */
+static inline __attribute__((always_inline)) void avx512_axpy(int64_t n, float a, const uint8_t *p,
+                                                              float *y, const int kind)
+{
+    const __m512 va = _mm512_set1_ps(a);
+    int64_t i;
+
+    for (i = 0; i + 16 <= n; i += 16) {
+        __m512 x = kind == 0   ? _mm512_loadu_ps(p + 4 * i)
+                   : kind == 1 ? avx512_ld16_f16(p + 2 * i)
+                               : avx512_ld16_bf16(p + 2 * i);
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_loadu_ps(y + i), _mm512_mul_ps(va, x)));
+    }
+    quant_axpy_range(i, n, a, p, y, kind);
+}
+
+QUANT_AXPY_ENTRIES(avx512)
+
 /* ---- Q4_0 panels (VNNI) -------------------------------------------------------------- */
 
 /* Lane r of every vector is panel row r. A block column's chunk c (quant_impl.h)
@@ -608,6 +628,9 @@ void quant_avx512_fill(quant_table *t)
     t->k[TENSOR_TYPE_F32].dot = avx512_dot_f32;
     t->k[TENSOR_TYPE_F16].dot = avx512_dot_f16;
     t->k[TENSOR_TYPE_BF16].dot = avx512_dot_bf16;
+    t->k[TENSOR_TYPE_F32].axpy = avx512_axpy_f32;
+    t->k[TENSOR_TYPE_F16].axpy = avx512_axpy_f16;
+    t->k[TENSOR_TYPE_BF16].axpy = avx512_axpy_bf16;
     t->k[TENSOR_TYPE_Q8_0].from_f32 = avx512_q8_0_from_f32;
 }
 

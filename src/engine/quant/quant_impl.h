@@ -29,6 +29,39 @@ static inline uint16_t quant_ld_u16(const uint8_t *p)
     return h;
 }
 
+/* Element i of an F32 (kind 0), F16 (1) or BF16 (2) row. */
+static inline float quant_ld_float(const uint8_t *p, int64_t i, int kind)
+{
+    return kind == 0   ? quant_ld_f32(p + 4 * i)
+           : kind == 1 ? fp16_to_f32(quant_ld_u16(p + 2 * i))
+                       : fp16_bf16_to_f32(quant_ld_u16(p + 2 * i));
+}
+
+/* y[i] += a * x[i] for i0 <= i < n, a multiply then an add: the reference axpy,
+ * and the tail of every SIMD one (whose lanes do the same, so all give its bits). */
+static inline void quant_axpy_range(int64_t i0, int64_t n, float a, const uint8_t *p, float *y,
+                                    int kind)
+{
+    for (int64_t i = i0; i < n; i++)
+        y[i] += a * quant_ld_float(p, i, kind);
+}
+
+/* The table's three axpy entries, <prefix>_axpy_f32/_f16/_bf16, from
+ * <prefix>_axpy(n, a, bytes, y, kind). */
+#define QUANT_AXPY_ENTRIES(prefix)                                                                 \
+    static void prefix##_axpy_f32(int64_t n, float a, const void *x, float *y)                     \
+    {                                                                                              \
+        prefix##_axpy(n, a, x, y, 0);                                                              \
+    }                                                                                              \
+    static void prefix##_axpy_f16(int64_t n, float a, const void *x, float *y)                     \
+    {                                                                                              \
+        prefix##_axpy(n, a, x, y, 1);                                                              \
+    }                                                                                              \
+    static void prefix##_axpy_bf16(int64_t n, float a, const void *x, float *y)                    \
+    {                                                                                              \
+        prefix##_axpy(n, a, x, y, 2);                                                              \
+    }
+
 #define QUANT_QK 32    /* values per block of the 32-block types */
 #define QUANT_QK_K 256 /* values per super-block of the K-quants */
 

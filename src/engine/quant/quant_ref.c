@@ -137,29 +137,12 @@ static void ref_dot_f16(int64_t n, float *s, const void *w, const void *a)
     *s = quant_lanes_sum(lane, QUANT_LANES);
 }
 
-static void ref_axpy_f32(int64_t n, float a, const void *x, float *y)
+static void ref_axpy(int64_t n, float a, const uint8_t *p, float *y, int kind)
 {
-    const uint8_t *p = x;
-
-    for (int64_t i = 0; i < n; i++)
-        y[i] += a * quant_ld_f32(p + 4 * i);
+    quant_axpy_range(0, n, a, p, y, kind);
 }
 
-static void ref_axpy_f16(int64_t n, float a, const void *x, float *y)
-{
-    const uint8_t *p = x;
-
-    for (int64_t i = 0; i < n; i++)
-        y[i] += a * fp16_to_f32(quant_ld_u16(p + 2 * i));
-}
-
-static void ref_axpy_bf16(int64_t n, float a, const void *x, float *y)
-{
-    const uint8_t *p = x;
-
-    for (int64_t i = 0; i < n; i++)
-        y[i] += a * fp16_bf16_to_f32(quant_ld_u16(p + 2 * i));
-}
+QUANT_AXPY_ENTRIES(ref)
 
 static void ref_bf16_to_f32(const void *x, float *y, int64_t n)
 {
