@@ -301,6 +301,39 @@ static inline __attribute__((always_inline)) __m512i avx512_k4_msum(const __m512
     return msum;
 }
 
+/* One token's code sums of a 64-value run (codes lo, hi; activations qa): eight
+ * vpdpbusd a half, each half times its sub-block's scale, exact in int32. */
+static inline __attribute__((always_inline)) __m512i
+avx512_k4_run(const __m512i *lo, const __m512i *hi, const int8_t *qa, __m512i s0, __m512i s1)
+{
+    __m512i l = _mm512_setzero_si512(), h = _mm512_setzero_si512();
+    int32_t g;
+    int k;
+
+#pragma GCC unroll 8
+    for (k = 0; k < 8; k++) {
+        memcpy(&g, qa + 4 * k, sizeof g);
+        l = _mm512_dpbusd_epi32(l, lo[k], _mm512_set1_epi32(g));
+        memcpy(&g, qa + 32 + 4 * k, sizeof g);
+        h = _mm512_dpbusd_epi32(h, hi[k], _mm512_set1_epi32(g));
+    }
+    return _mm512_add_epi32(_mm512_mullo_epi32(s0, l), _mm512_mullo_epi32(s1, h));
+}
+
+/* acc + quant_term_k of a Q4_K/Q5_K super-block for one token: its two products
+ * and a subtraction, sixteen rows at once. */
+static inline __attribute__((always_inline)) __m512 avx512_k4_term(__m512 acc, __m512 dw, __m512 dm,
+                                                                   __m512i isum, const __m512i *mp,
+                                                                   const block_q8_K *ab)
+{
+    const __m512 da = _mm512_set1_ps(ab->d);
+    const __m512i msum = avx512_k4_msum(mp, ab);
+
+    return _mm512_add_ps(
+        acc, _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum)),
+                           _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(msum))));
+}
+
 /* Q4_K: one column is a super-block of the sixteen rows. Their 6-bit scales and
  * mins are decoded for all rows at once from the transposed scale bytes (the bit
  * moves of quant_k4_scale_min on 16-byte vectors) and widened to one int32 lane a
@@ -340,30 +373,14 @@ avx512_panel_q4_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++) {
             const int8_t *qa = ((const block_q8_K *)(a + (size_t)t * a_stride) + b)->qs + 64 * c;
-            __m512i l = _mm512_setzero_si512(), h = _mm512_setzero_si512();
-            int32_t g;
-#pragma GCC unroll 8
-            for (k = 0; k < 8; k++) {
-                memcpy(&g, qa + 4 * k, sizeof g);
-                l = _mm512_dpbusd_epi32(l, lo[k], _mm512_set1_epi32(g));
-                memcpy(&g, qa + 32 + 4 * k, sizeof g);
-                h = _mm512_dpbusd_epi32(h, hi[k], _mm512_set1_epi32(g));
-            }
             isum[t] =
-                _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(sc[2 * c], l),
-                                                           _mm512_mullo_epi32(sc[2 * c + 1], h)));
+                _mm512_add_epi32(isum[t], avx512_k4_run(lo, hi, qa, sc[2 * c], sc[2 * c + 1]));
         }
     }
 #pragma GCC unroll 4
-    for (t = 0; t < n_tok; t++) {
-        const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
-        const __m512 da = _mm512_set1_ps(ab->d);
-        const __m512i msum = avx512_k4_msum(mp, ab);
-        __m512 term;
-        term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t])),
-                             _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(msum)));
-        acc[t * acc_stride] = _mm512_add_ps(acc[t * acc_stride], term);
-    }
+    for (t = 0; t < n_tok; t++)
+        acc[t * acc_stride] = avx512_k4_term(acc[t * acc_stride], dw, dm, isum[t], mp,
+                                             (const block_q8_K *)(a + (size_t)t * a_stride) + b);
 }
 
 AVX512_PANEL(q4_K, QUANT_QK_K, QUANT_Q4_K_COL)
@@ -503,30 +520,14 @@ avx512_panel_q5_K_col(const uint8_t *col, const uint8_t *a, size_t a_stride, int
 #pragma GCC unroll 4
         for (t = 0; t < n_tok; t++) {
             const int8_t *qa = ((const block_q8_K *)(a + (size_t)t * a_stride) + b)->qs + 64 * c;
-            __m512i l = _mm512_setzero_si512(), h = _mm512_setzero_si512();
-            int32_t g;
-#pragma GCC unroll 8
-            for (k = 0; k < 8; k++) {
-                memcpy(&g, qa + 4 * k, sizeof g);
-                l = _mm512_dpbusd_epi32(l, lo[k], _mm512_set1_epi32(g));
-                memcpy(&g, qa + 32 + 4 * k, sizeof g);
-                h = _mm512_dpbusd_epi32(h, hi[k], _mm512_set1_epi32(g));
-            }
             isum[t] =
-                _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(sc[2 * c], l),
-                                                           _mm512_mullo_epi32(sc[2 * c + 1], h)));
+                _mm512_add_epi32(isum[t], avx512_k4_run(lo, hi, qa, sc[2 * c], sc[2 * c + 1]));
         }
     }
 #pragma GCC unroll 4
-    for (t = 0; t < n_tok; t++) {
-        const block_q8_K *ab = (const block_q8_K *)(a + (size_t)t * a_stride) + b;
-        const __m512 da = _mm512_set1_ps(ab->d);
-        const __m512i msum = avx512_k4_msum(mp, ab);
-        __m512 term;
-        term = _mm512_sub_ps(_mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t])),
-                             _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(msum)));
-        acc[t * acc_stride] = _mm512_add_ps(acc[t * acc_stride], term);
-    }
+    for (t = 0; t < n_tok; t++)
+        acc[t * acc_stride] = avx512_k4_term(acc[t * acc_stride], dw, dm, isum[t], mp,
+                                             (const block_q8_K *)(a + (size_t)t * a_stride) + b);
 }
 
 AVX512_PANEL(q5_K, QUANT_QK_K, QUANT_Q5_K_COL)
